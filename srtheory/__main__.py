@@ -1,0 +1,5 @@
+import sys
+
+from srtheory.cli import main
+
+sys.exit(main())
