@@ -39,12 +39,52 @@ _EXPORTS = {
     "MinimizeResult": "srtheory.algorithms",
     "srr_train": "srtheory.algorithms",
     "TrainResult": "srtheory.algorithms",
+    "Checkpoint": "srtheory.algorithms",
+    "NonFiniteLossError": "srtheory.algorithms",
+    "ChatteringWarning": "srtheory.algorithms",
+    # base optimizers as pure (init, update) pairs, and step-size schedules
+    "Optimizer": "srtheory.optimizers",
+    "sgd": "srtheory.optimizers",
+    "adam": "srtheory.optimizers",
+    "constant": "srtheory.optimizers",
+    "inverse_time": "srtheory.optimizers",
+    "inverse_sqrt": "srtheory.optimizers",
+    "step_decay": "srtheory.optimizers",
+    # the baselines the paper compares with, and Algorithm 1b's preconditioners
+    "sam": "srtheory.baselines",
+    "sam_direction": "srtheory.baselines",
+    "entropy_sgd": "srtheory.baselines",
+    "swa": "srtheory.baselines",
+    "swa_average": "srtheory.baselines",
+    "cyclic_lr": "srtheory.baselines",
+    "kfac_optimizer": "srtheory.baselines",
+    "kfac_factors": "srtheory.kfac",
+    "kfac_precondition": "srtheory.kfac",
+    "kfac_preconditioner": "srtheory.kfac",
+    "jacobi_preconditioner": "srtheory.kfac",
+    "mlp_spec": "srtheory.kfac",
+    # the objective zoo's types
+    "Objective": "srtheory.objectives",
+    "KnownMinimum": "srtheory.objectives",
+    "StochasticObjective": "srtheory.objectives",
+    "ZOO": "srtheory.objectives",
+}
+
+# submodules reachable as attributes (``srtheory.oracle``) without an explicit import
+_SUBMODULES = {
+    "objectives", "oracle", "testing", "curvature", "spectral", "eigengrad", "roperator",
+    "regularizer", "optimizers", "algorithms", "baselines", "kfac", "claims", "generalization",
+    "operators",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name):
+    if name in _SUBMODULES:
+        module = import_module(f"srtheory.{name}")
+        globals()[name] = module
+        return module
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'srtheory' has no attribute {name!r}")
@@ -54,4 +94,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return __all__
+    return __all__ + sorted(_SUBMODULES)

@@ -1,0 +1,413 @@
+"""minimize (GD / SAM / SRR) and srr_train (Algorithm 2) on the zoo, where the answers are known:
+escape from the sharp basin above the hand-computed mu_escape and not below; the 1-D trap (large mu
+slides to an inflection point); balancing of matrix factorization; the sign of grad rho on the
+negative ridge; chattering at a repeated top eigenvalue; determinism; bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from srtheory import objectives as O
+from srtheory import oracle
+from srtheory.algorithms import (
+    ChatteringWarning,
+    Checkpoint,
+    NonFiniteLossError,
+    _sam_direction,
+    minimize,
+    srr_train,
+)
+from srtheory.optimizers import adam, inverse_time, sgd
+from srtheory.testing import tolerance
+
+SF2 = O.get("sharp_flat_2d")
+SF1 = O.get("sharp_flat_1d")
+
+
+# ----------------------------------------------------------------- sharp -> flat
+
+@pytest.fixture(scope="module")
+def escape_runs():
+    mu_esc = SF2.extras["mu_escape"]
+    runs = {
+        "gd": minimize(SF2.f, SF2.x0, method="gd", lr=0.04, maxiter=250),
+        "above": minimize(SF2.f, SF2.x0, method="srr", mu=1.15 * mu_esc, K=0.0, lr=0.04, maxiter=250),
+        "below": minimize(SF2.f, SF2.x0, method="srr", mu=0.85 * mu_esc, K=0.0, lr=0.04, maxiter=250),
+    }
+    return runs
+
+
+def test_srr_above_mu_escape_ends_in_the_flat_minimum(escape_runs):
+    r = escape_runs["above"]
+    flat = SF2.minimum("flat")
+    assert np.linalg.norm(r.x - flat.x) < 1e-3
+    # rho at the end vs the stored flat value (flat rho = b + (a/s^2) e^{-c^2/2s^2}: Hessian is
+    # nearly constant b I around 0, so a 1e-3 displacement moves rho by < 1e-6)
+    assert r.rho == pytest.approx(flat.rho, rel=1e-6)
+    assert r.fun == pytest.approx(flat.f, abs=1e-6)
+    assert r.n_eig_nonconverged == 0 and not r.chattering
+
+
+def test_gd_stays_in_the_sharp_minimum(escape_runs):
+    r = escape_runs["gd"]
+    sharp = SF2.minimum("sharp")
+    assert r.success and np.linalg.norm(r.x - sharp.x) <= tolerance(factor=100)
+    assert r.rho == pytest.approx(sharp.rho, rel=tolerance(factor=1e6))  # Lanczos tol 1e-10
+
+
+def test_srr_below_mu_escape_stays_although_h_prefers_flat(escape_runs):
+    """0.85 mu_escape > mu_prefer: h is lower at the flat minimum, but the hole of h survives."""
+    r = escape_runs["below"]
+    assert 0.85 * SF2.extras["mu_escape"] > SF2.extras["mu_prefer"]
+    sharp, barrier = SF2.minimum("sharp"), SF2.saddles[0]
+    assert r.success and r.x[0] > barrier.x[0]       # still in the sharp basin, converged
+    assert r.x[0] < sharp.x[0]                        # pushed up the wall towards lower rho
+    assert SF2.minimum("flat").rho < r.rho < sharp.rho  # rho lowered, not flat
+    assert r.rho == pytest.approx(oracle.rho(SF2.f, r.x), rel=tolerance(factor=1e6))  # Lanczos tol 1e-10
+
+
+def test_1d_large_mu_slides_to_the_inflection_point():
+    """The trap: in 1-D rho = |f''| vanishes between the hole and the barrier, so with mu far above
+    mu_prefer SRR does not reach the flat basin; it parks near the inflection point (rho ~ 0)."""
+    mu = 2.5 * SF1.extras["mu_prefer"]
+    r = minimize(SF1.f, SF1.x0, method="srr", mu=mu, K=0.0, lr=0.01, maxiter=300)
+    infl = SF1.extras["inflection_points"][1]  # the one between the barrier and the hole
+    sharp, barrier = SF1.minimum("sharp"), SF1.saddles[0]
+    tail_x, tail_rho, tail_f = r.history.x[-50:, 0], r.history.rho[-50:], r.history.f[-50:]
+    # it cycles around the kink of |f''| at the inflection point (h has a corner minimum there)
+    assert abs(np.mean(tail_x) - infl) < 0.02 and np.ptp(tail_x) < 0.1
+    assert np.all(r.history.x[:, 0] > barrier.x[0])   # never crossed into the flat basin
+    assert np.median(tail_rho) < 0.2 * sharp.rho       # flat-ish ...
+    assert np.mean(tail_f) > sharp.f + 0.2             # ... but a much worse loss
+    # a small mu keeps it near the sharp bottom (negative control of the slide)
+    r_small = minimize(SF1.f, SF1.x0, method="srr", mu=0.5 * SF1.extras["mu_prefer"], lr=0.01, maxiter=300)
+    assert abs(r_small.x[0] - sharp.x[0]) < 0.1 and r_small.rho > 0.5 * sharp.rho
+
+
+# ----------------------------------------------------------------- rho <= K: SRR == base optimizer
+
+@pytest.mark.parametrize("opt", [lambda: sgd(0.03), lambda: sgd(0.02, momentum=0.9), lambda: adam(0.02)])
+def test_srr_equals_base_optimizer_step_for_step_when_rho_below_K(opt):
+    K = SF2.lipschitz_grad + 1.0  # rho <= L < K everywhere
+    a = minimize(SF2.f, [1.2, 0.3], method="gd", optimizer=opt(), maxiter=40, gtol=0.0)
+    b = minimize(SF2.f, [1.2, 0.3], method="srr", optimizer=opt(), mu=10.0, K=K, maxiter=40, gtol=0.0)
+    assert np.array_equal(a.history.x, b.history.x)
+    assert b.n_third == 0 and b.n_hvp > 0
+    # negative control: with K below rho the trajectories differ
+    c = minimize(SF2.f, [1.2, 0.3], method="srr", optimizer=opt(), mu=0.01, K=0.0, maxiter=40, gtol=0.0)
+    assert not np.array_equal(a.history.x, c.history.x)
+
+
+def test_srr_train_equals_plain_training_when_rho_below_K():
+    obj = O.get("mlp_tanh_regression")
+    kw = {"optimizer": sgd(inverse_time(0.3)), "epochs": 2, "batch_size": 16}
+    a = srr_train(obj, rng=np.random.default_rng(3), mu=0.0, **kw)
+    b = srr_train(obj, rng=np.random.default_rng(3), mu=0.5, K=1e6, **kw)
+    assert np.array_equal(a.x, b.x) and b.n_active == 0 and b.n_third == 0
+
+
+# ----------------------------------------------------------------- matrix factorization
+
+def test_srr_moves_towards_the_balanced_minimum():
+    obj = O.get("matrix_factorization")
+    gd = minimize(obj.f, obj.x0, method="gd", lr=0.02, maxiter=200)
+    srr = minimize(obj.f, obj.x0, method="srr", mu=0.05, K=0.0, lr=0.02, maxiter=200)
+
+    def ratio(x):
+        return np.linalg.norm(x[:2]) / np.linalg.norm(x[2:])
+
+    start = ratio(np.array(obj.x0))
+    assert start == pytest.approx(4.0, rel=0.02)
+    assert abs(ratio(gd.x) - start) < 0.05            # GD keeps the imbalance (|u|^2-|v|^2 conserved)
+    assert ratio(srr.x) < 0.6 * start                  # SRR balances
+    balanced, unbalanced = obj.minimum("balanced"), obj.minimum("unbalanced")
+    assert balanced.rho < srr.rho < 0.75 * gd.rho
+    assert gd.rho == pytest.approx(unbalanced.rho, rel=0.02)
+    # rho along the SRR run decreases overall
+    assert srr.history.rho[-1] < 0.75 * srr.history.rho[0]
+
+
+# ----------------------------------------------------------------- sign of grad rho
+
+def test_correct_sign_lowers_rho_code_faithful_does_not():
+    obj = O.get("negative_ridge")
+    x0 = np.array([0.2, 0.5])
+    kw = {"method": "srr", "mu": 0.05, "K": 0.0, "lr": 0.01, "maxiter": 5, "gtol": 0.0}
+    right = minimize(obj.f, x0, **kw)
+    code = minimize(obj.f, x0, code_faithful=True, **kw)
+    gd = minimize(obj.f, x0, method="gd", lr=0.01, maxiter=5, gtol=0.0)
+    assert np.all(right.history.eig_converged)
+    # on the path the dominant eigenvalue is negative: lambda = 12 x1^2 - 4
+    assert np.all(12 * right.history.x[:, 0] ** 2 - 4 < -1)
+    assert right.rho < gd.rho < code.rho
+    assert np.all(np.diff(right.history.rho) < 0)          # each step lowers rho
+    assert np.all(np.diff(code.history.rho) < 0)           # (GD's own descent also lowers it)...
+    assert np.all(right.history.rho[1:] < code.history.rho[1:])  # ...but code_faithful fights it
+    # the difference is exactly the sign: the regularizer moves x1 in opposite directions
+    assert (right.x[0] - gd.x[0]) > 0 > (code.x[0] - gd.x[0])
+
+
+# ----------------------------------------------------------------- chattering at a repeated eigenvalue
+
+def test_chattering_at_isotropic_bottom_is_reported():
+    obj = O.get("isotropic_cubic")
+    with pytest.warns(ChatteringWarning, match="flipped"):
+        r = minimize(obj.f, obj.x0, method="srr", mu=0.1, K=0.0, lr=0.1, maxiter=120)
+    assert r.chattering and r.n_eigvec_flips > 30 and not r.success
+    # it hovers at the cone's tip (rho = 1 + 2k|x|) instead of converging
+    assert np.linalg.norm(r.x) < 0.05 and np.all(np.linalg.norm(r.history.x[-20:], axis=1) > 1e-4)
+    # GD on f alone converges there (negative control: no flips without the penalty)
+    g = minimize(obj.f, obj.x0, method="gd", lr=0.1, maxiter=400, gtol=1e-10)
+    assert g.success and not g.chattering and g.n_eigvec_flips == 0
+
+
+def test_no_chattering_on_a_simple_top_eigenvalue():
+    r = minimize(SF2.f, SF2.x0, method="srr", mu=0.02, K=0.0, lr=0.04, maxiter=100)
+    assert not r.chattering and r.n_eigvec_flips == 0  # (filterwarnings=error: no warning either)
+
+
+def test_chattering_warning_can_be_silenced_but_is_still_counted():
+    obj = O.get("isotropic_cubic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = minimize(obj.f, obj.x0, method="srr", mu=0.1, lr=0.1, maxiter=60, warn=False)
+    assert r.chattering
+
+
+# ----------------------------------------------------------------- minimize basics
+
+def test_gd_and_sam_counts_and_final_rho():
+    obj = O.get("rosenbrock")
+    g = minimize(obj.f, obj.x0, method="gd", lr=1e-3, maxiter=30)
+    s = minimize(obj.f, obj.x0, method="sam", lr=1e-3, maxiter=30, sam_radius=0.01)
+    assert g.nit == s.nit == 30 and g.n_grad == 31 and s.n_grad == 61 and g.n_hvp == 0
+    assert g.rho == pytest.approx(oracle.rho(obj.f, g.x), rel=tolerance(factor=1e6))  # Lanczos tol 1e-10
+    assert g.fun == float(obj.f(g.x)) and g.history.f.shape == (31,) and g.history.rho is None
+
+
+def test_sam_step_is_gradient_at_the_perturbed_point():
+    from autograd import grad, value_and_grad
+
+    f = O.get("rosenbrock").f
+    x = np.array([-0.5, 0.7])
+    r = minimize(f, x, method="sam", lr=1e-3, maxiter=1, sam_radius=0.05, gtol=0.0)
+    g = grad(f)(x)
+    expected = x - 1e-3 * grad(f)(x + 0.05 * g / np.linalg.norm(g))
+    np.testing.assert_allclose(r.x, expected, rtol=tolerance(factor=10))
+    # at a stationary point SAM does not move (g = 0: no ascent direction)
+    xs = np.array([1.0, 1.0])
+    assert np.array_equal(_sam_direction(value_and_grad(f), xs, grad(f)(xs), 0.05), np.zeros(2))
+
+
+def test_minimize_converges_and_reports_success():
+    obj = O.get("saddle_quartic")
+    r = minimize(obj.f, [0.7, 0.8], method="gd", lr=0.2, maxiter=500, gtol=1e-9)
+    assert r.success and np.linalg.norm(r.x - np.array([1.0, 1.0])) < 1e-8 and r.rho == pytest.approx(3.0)
+
+
+def test_srr_with_power_iteration_and_alg1b_update():
+    """eig_method='power' (Alg. 1) and the Alg. 1b update with an identity preconditioner."""
+    a = minimize(SF2.f, SF2.x0, method="srr", mu=0.02, lr=0.04, maxiter=50, eig_method="power", eig_tol=1e-8)
+    b = minimize(SF2.f, SF2.x0, method="srr", mu=0.02, lr=0.04, maxiter=50, eig_method="power",
+                 eig_tol=1e-8, eig_max_iter=500, alpha=lambda i: 0.05, precond=lambda r: r)
+    c = minimize(SF2.f, SF2.x0, method="srr", mu=0.02, lr=0.04, maxiter=50)
+    assert np.linalg.norm(a.x - c.x) < 1e-5 and np.linalg.norm(b.x - c.x) < 1e-5
+    with pytest.raises(ValueError, match="Alg. 1b"):
+        minimize(SF2.f, SF2.x0, method="srr", mu=0.02, eig_method="lanczos", precond=lambda r: r)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"method": "srr", "mu": -1.0}, "mu"), ({"method": "srr", "K": -1.0}, "K"),
+    ({"method": "newton"}, "method"), ({"method": "srr", "eig_method": "qr"}, "eig_method"),
+    ({"method": "sam", "sam_radius": 0.0}, "sam_radius"), ({"maxiter": -1}, "maxiter"),
+])
+def test_minimize_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        minimize(SF2.f, SF2.x0, **kwargs)
+
+
+def test_minimize_nan_mid_run_keeps_last_good_state():
+    def f(x):
+        return (x[0] - 3.0) ** 2 + (np.nan if x[0] > 1.0 else 0.0)
+
+    x0 = np.array([0.0])
+    with pytest.raises(NonFiniteLossError, match="not finite") as info:
+        minimize(f, x0, method="gd", lr=0.1, maxiter=100)
+    good = info.value.last_good
+    assert isinstance(info.value, ValueError) and isinstance(good, Checkpoint)
+    assert np.isfinite(f(good.x)) and good.x[0] <= 1.0      # the last iterate with a finite loss
+    # resuming from it reproduces the bad step (the state is intact, not a later one)
+    nxt, _ = sgd(0.1).update(2 * (good.x - 3.0), good.opt_state, good.x, good.step)
+    assert nxt[0] > 1.0
+    assert x0[0] == 0.0                                      # the caller's array untouched
+
+
+# ----------------------------------------------------------------- Algorithm 2
+
+MLP = O.get("mlp_tanh_regression")
+
+
+def _train(seed=0, **kw):
+    opts = {"mu": 0.01, "K": 0.0, "optimizer": sgd(inverse_time(0.5)), "epochs": 3, "batch_size": 16}
+    opts.update(kw)
+    return srr_train(MLP, rng=np.random.default_rng(seed), **opts)
+
+
+def test_srr_train_is_reproducible_bit_for_bit():
+    a, b = _train(seed=11), _train(seed=11)
+    assert np.array_equal(a.x, b.x)
+    for fa, fb in zip(a.history, b.history):
+        assert fa is None or np.array_equal(fa, fb)
+    assert a.n_hvp == b.n_hvp and a.flip_steps == b.flip_steps
+    c = _train(seed=12)  # negative control: another seed, other batches, other weights
+    assert not np.array_equal(a.x, c.x)
+
+
+def test_srr_train_lowers_rho_and_reports_counts():
+    plain = _train(mu=0.0, epochs=4)
+    reg = _train(mu=0.05, epochs=4)
+    assert reg.n_active == reg.n_batches == 16 and reg.n_skipped == 0 and reg.n_third == 16
+    assert plain.n_third == 0 and plain.n_active == 0
+    assert reg.history.rho[-1] < plain.history.rho[-1]
+    assert np.all(np.isfinite(reg.history.h)) and reg.history.h.shape == (4,)
+    np.testing.assert_allclose(reg.history.h, reg.history.f + 0.05 * reg.history.rho, rtol=1e-15)
+
+
+def test_non_converging_eigen_solve_skips_the_regularizer_every_batch():
+    skip = _train(mu=0.05, eig_max_iter=1, eig_tol=1e-300)
+    plain = _train(mu=0.0)
+    assert skip.n_skipped == skip.n_eig_nonconverged == skip.n_batches == 12
+    assert skip.n_active == 0 and np.array_equal(skip.x, plain.x)  # run state intact = base optimizer
+    assert list(skip.history.n_skipped) == [4, 4, 4]
+    assert not np.any(skip.history.rho_converged)
+
+
+def test_minimize_counts_skips_too():
+    kw = {"lr": 0.04, "maxiter": 10, "gtol": 0.0}
+    r = minimize(SF2.f, [1.2, 0.3], method="srr", mu=0.1, eig_method="power", eig_max_iter=1,
+                 eig_tol=1e-300, **kw)
+    assert r.n_eig_nonconverged == 10 and r.n_third == 0 and not np.any(r.history.eig_converged)
+    assert np.array_equal(r.x, minimize(SF2.f, [1.2, 0.3], method="gd", **kw).x)
+
+
+def test_srr_train_nan_mid_run():
+    calls = {"n": 0}
+
+    class Poisoned:
+        n_samples, x0 = MLP.n_samples, MLP.x0
+        batches = MLP.batches
+
+        @staticmethod
+        def loss(x, batch):
+            calls["n"] += 1
+            return MLP.loss(x, batch) + (np.nan if calls["n"] > 30 else 0.0)
+
+    with pytest.raises(NonFiniteLossError, match="epoch") as info:
+        srr_train(Poisoned(), rng=np.random.default_rng(0), mu=0.0, optimizer=sgd(0.1), epochs=5,
+                  batch_size=16)
+    good = info.value.last_good
+    assert np.all(np.isfinite(good.x)) and good.epoch >= 1 and good.opt_state.count == good.step
+    assert np.isfinite(MLP.loss(good.x, np.arange(MLP.n_samples)))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"mu": -0.1}, "mu"), ({"K": -1.0}, "K"), ({"mu": lambda k: 0.1 if k < 1 else -1.0}, r"mu\(1\)"),
+    ({"epochs": 0}, "epochs"), ({"val_mode": "best"}, "val_mode"),
+])
+def test_srr_train_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _train(**kwargs)
+
+
+def test_srr_train_needs_a_generator_and_a_minibatch_objective():
+    with pytest.raises(ValueError, match="Generator"):
+        srr_train(MLP, rng=0, mu=0.1)
+    with pytest.raises(ValueError, match="loss"):
+        srr_train(O.get("rosenbrock"), rng=np.random.default_rng(0), mu=0.1)
+
+
+def test_best_validation_selection_and_cv_stopping():
+    scores = iter([3.0, 1.0, 2.0, 5.0])
+    r = _train(epochs=4, validation=lambda x: next(scores))
+    assert r.best_epoch == 1 and list(r.history.val) == [3.0, 1.0, 2.0, 5.0]
+    assert not np.array_equal(r.x_best, r.x)
+    scores = iter([3.0, 1.0, 2.0, 5.0])
+    r = _train(epochs=4, validation=lambda x: next(scores), val_mode="max")
+    assert r.best_epoch == 3 and np.array_equal(r.x_best, r.x)
+    # coefficient-of-variation rule: a huge eps stops at min_epochs; None never stops early
+    stop = _train(epochs=6, cv_eps=1e3, cv_window=2, min_epochs=2)
+    assert stop.stopped_by == "cv" and stop.epochs_run == 2
+    full = _train(epochs=3)
+    assert full.stopped_by == "epochs" and full.epochs_run == 3
+
+
+def test_learning_rate_schedule_reads_the_epoch():
+    seen = []
+    base = sgd(inverse_time(0.1))
+
+    def update(p, s, x, step):
+        seen.append(step)
+        return base.update(p, s, x, step)
+
+    from srtheory.optimizers import Optimizer
+
+    _train(optimizer=Optimizer(base.init, update), epochs=3)
+    assert seen == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_precond_factory_is_rebuilt_every_precond_every_batches():
+    built = []
+
+    def factory(x, batch):
+        built.append(len(batch))
+        return lambda r: r
+
+    r = _train(eig_method="power", alpha=lambda i: 0.5, eig_max_iter=200, precond_factory=factory,
+               precond_every=4, epochs=2)
+    assert len(built) == 2 and r.n_batches == 8
+
+
+def test_adam_base_optimizer_and_classification():
+    obj = O.get("mlp_sigmoid_classification")
+    r = srr_train(obj, rng=np.random.default_rng(0), mu=0.01, optimizer=adam(0.05), epochs=3,
+                  batch_size=32, validation=obj.accuracy, val_mode="max")
+    assert r.history.f[-1] < r.history.f[0] and 0 <= r.history.val.max() <= 1
+
+
+def test_theorem_c_empirical_h_settles_and_grad_h_vanishes():
+    """SRR_NOTES §7 Theorem C / §11.3, empirically: Robbins-Monro steps a0/(1+k) with zero-mean
+    minibatch noise (a linear term whose sample mean is exactly 0, so f and H are the noiseless
+    ones): h(x_k) settles and ||grad h(x_k)|| -> 0 (here: drops 10x from epoch 1 to epoch 10)."""
+    import autograd.numpy as anp
+
+    from srtheory.curvature import hvp_operator
+    from srtheory.regularizer import regularized_grad
+    from srtheory.spectral import spectral_radius
+
+    xi = np.random.default_rng(1).standard_normal((64, 2))
+    xi -= xi.mean(axis=0)
+
+    class Noisy:
+        n_samples, x0 = 64, np.array([1.3, 0.1])
+        batches = O.StochasticObjective.batches
+
+        @staticmethod
+        def loss(x, batch):
+            return SF2.f(x) + anp.dot(anp.mean(xi[batch], axis=0), x)
+
+    def grad_h_norm(x):
+        eig = spectral_radius(hvp_operator(SF2.f, x), np.full(2, 2**-0.5), tol=1e-12)
+        return np.linalg.norm(regularized_grad(SF2.f, x, mu=0.02, K=0.0, eig=eig))
+
+    kw = {"mu": 0.02, "optimizer": sgd(inverse_time(0.04)), "batch_size": 8, "eig_method": "lanczos", "eig_tol": 1e-10}
+    one = srr_train(Noisy(), rng=np.random.default_rng(0), epochs=1, **kw)
+    ten = srr_train(Noisy(), rng=np.random.default_rng(0), epochs=10, cv_eps=1e-4, cv_window=3,
+                    min_epochs=10, **kw)
+    assert grad_h_norm(ten.x) < 0.1 * grad_h_norm(one.x)
+    assert np.std(ten.history.h[-3:]) / abs(np.mean(ten.history.h[-3:])) < 1e-3  # h settles
+    assert ten.stopped_by == "cv"                                                 # and the CV rule sees it
+    # negative control: a constant step does not make the noise average out as well
+    const = srr_train(Noisy(), rng=np.random.default_rng(0), epochs=10,
+                      **{**kw, "optimizer": sgd(0.04 * 8)})
+    assert grad_h_norm(const.x) > grad_h_norm(ten.x)
