@@ -63,6 +63,9 @@ _EXPORTS = {
     "kfac_preconditioner": "srtheory.kfac",
     "jacobi_preconditioner": "srtheory.kfac",
     "mlp_spec": "srtheory.kfac",
+    # executable claims of proofs/ (observed value and bound together)
+    "Claim": "srtheory.claims",
+    "CLAIMS": "srtheory.claims",
     # the objective zoo's types
     "Objective": "srtheory.objectives",
     "KnownMinimum": "srtheory.objectives",
@@ -74,6 +77,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "objectives", "oracle", "testing", "curvature", "spectral", "eigengrad", "roperator",
     "regularizer", "optimizers", "algorithms", "baselines", "kfac", "claims", "generalization",
+    "experiments",
     "operators",
 }
 
