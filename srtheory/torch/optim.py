@@ -416,11 +416,10 @@ class SRR(torch.optim.Optimizer):
 
         try:
             res, n_mv, hv = self._solve(matvec, self._get_eigvec(params), refresh)
-            u, uu, eps, gp, gm = cache["last"]
-            if not _same_direction(u, res.eigvec):
+            if hv is None:  # the returned vector was not the last one multiplied (see _solve)
                 matvec(res.eigvec)
                 n_mv += 1
-                u, uu, eps, gp, gm = cache["last"]
+            _, _, eps, gp, gm = cache["last"]
             # SRR_NOTES §5.4: ∇³L[v, v, ·] ≈ [(g₊ − g₀) + (g₋ − g₀)]/ε²  (even in v)
             third = ((gp - g0) + (gm - g0)) / (eps * eps)
         finally:
@@ -469,7 +468,7 @@ class SRR(torch.optim.Optimizer):
 
             res, n_mv, hv = self._solve(matvec, self._get_eigvec(params), refresh)
             u, hv_graph = cache["last"]
-            if not _same_direction(u, res.eigvec):
+            if hv is None:  # the returned vector was not the last one multiplied (see _solve)
                 matvec(res.eigvec)
                 n_mv += 1
                 u, hv_graph = cache["last"]
@@ -482,7 +481,9 @@ class SRR(torch.optim.Optimizer):
     def _solve(self, matvec, v, refresh):
         """Run the eigen-solver from v (refresh) or evaluate the Rayleigh quotient of v (reuse).
 
-        Returns (EigResult, number of matvecs, H·eigvec of the last evaluated pair or None)."""
+        Returns (EigResult, number of matvecs, H·eigvec or None).  ``H·eigvec`` is not None
+        exactly when ``eigvec`` is ± the vector of the last matvec (then the caller's cached
+        products of that matvec belong to ``eigvec``, and no further matvec is needed)."""
         last = {}
 
         def mv(u):
@@ -528,7 +529,8 @@ class SRR(torch.optim.Optimizer):
         # Algorithm 1 step 2.8 once more: the iterate after max_iter (v ← w/‖w‖, sign-aligned)
         s = 1.0 if res.eigval >= 0 else -1.0
         nrm = torch.linalg.vector_norm(hv)
-        return (s * hv / nrm).detach().clone() if float(nrm) > 0 else res.eigvec.detach().clone()
+        # a fresh tensor: _set_eigvec stores views of it without copying
+        return (s * hv / nrm).detach() if float(nrm) > 0 else res.eigvec.detach().clone()
 
     def _params(self):
         params = [p for g in self.param_groups for p in g["params"] if p.requires_grad]
@@ -543,8 +545,12 @@ class SRR(torch.optim.Optimizer):
         return torch.full((n,), 1.0 / math.sqrt(n), dtype=params[0].dtype, device=params[0].device)
 
     def _set_eigvec(self, params, v):
+        # v is always a fresh tensor private to this step (_next_vector, _v0 or a clone), never
+        # changed afterwards: store views of it (the stored vector is replaced, never updated in
+        # place, so a state_dict taken earlier keeps its own vector)
+        v = v.detach()
         for p, vi in zip(params, unflatten(v, params)):
-            self.state[p]["eigvec"] = vi.detach().clone()
+            self.state[p]["eigvec"] = vi
 
     @staticmethod
     def _call(closure, params):

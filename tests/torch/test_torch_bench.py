@@ -1,42 +1,137 @@
 """``srtheory bench`` runs end to end at a tiny size and writes its JSON and Markdown (a smoke
-test of the command's plumbing -- no timing is asserted: benchmarks are never timed tests)."""
+test of the command's plumbing -- no timing is asserted: benchmarks are never timed tests), skips
+the optional peers (PyHessian, hessian-eigenthings) with a note when they are not importable, and
+calls them without side effects when they are."""
 
 import argparse
 import json
+import math
+import sys
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from srtheory.torch import bench  # noqa: E402
+from torch.nn import functional as F
+
+from srtheory.torch import bench
+from srtheory.torch import curvature as tc
+from srtheory.torch.models import mlp_gelu
+from srtheory.torch.spectral import lanczos
 
 torch.set_num_threads(1)
 
 
-def test_bench_quick_tiny_writes_json_and_markdown(tmp_path, capsys):
+def _args(tmp_path, *extra):
     parser = argparse.ArgumentParser()
     bench.configure(parser)
-    args = parser.parse_args(
-        ["--quick", "--models", "mlp", "--steps", "1", "--warmup", "0", "--ref-steps", "8",
-         "--image", "4", "--batch", "4", "--out", str(tmp_path)]
+    return parser.parse_args(
+        [
+            "--quick",
+            "--models",
+            "mlp",
+            "--steps",
+            "1",
+            "--warmup",
+            "0",
+            "--ref-steps",
+            "8",
+            "--image",
+            "4",
+            "--batch",
+            "4",
+            "--out",
+            str(tmp_path),
+            *extra,
+        ]
     )
-    assert bench.run(args) == 0
+
+
+def test_bench_quick_tiny_writes_json_and_markdown_and_skips_missing_peers(
+    tmp_path, capsys, monkeypatch
+):
+    # a None entry in sys.modules makes ``import`` raise ImportError: the peers' skip path
+    monkeypatch.setitem(sys.modules, "pyhessian", None)
+    monkeypatch.setitem(sys.modules, "hessian_eigenthings", None)
+    assert bench.run(_args(tmp_path, "--default-solve")) == 0
     data = json.loads((tmp_path / "bench.json").read_text())
     meta = data["meta"]
     assert meta["torch"] == torch.__version__ and meta["date_utc"] and meta["machine"]
     steps = data["models"]["mlp"]["steps"]
-    assert set(steps) == {"sgd", "sam", "naive_exact", "srr_exact", "srr_fd"}
+    assert set(steps) == set(bench.STEP_ROWS)
     assert steps["sgd"]["x_sgd"] == 1.0 and all(r["ms"] > 0 for r in steps.values())
+    # the comparable configuration: one matvec (one power step) per training step
+    assert steps["srr_exact"]["matvecs_per_step"] == 1.0
+    assert steps["srr_fd"]["grads_per_step"] == 3.0
+    assert steps["srr_exact_default"]["matvecs_per_step"] >= 1.0
     radius = data["models"]["mlp"]["spectral_radius"]
     assert radius["reference"]["rho"] > 0
-    assert "not importable" in radius["pyhessian"].get("note", "not importable")
+    assert "not importable" in radius["pyhessian"]["note"]
+    assert "not importable" in radius["hessian_eigenthings"]["note"]
     md = (tmp_path / "bench.md").read_text()
-    assert "| SRR-fd |" in md and "torch" in md
-    assert "| SRR-fd |" in capsys.readouterr().out
+    assert "| SRR-fd, 1 power step |" in md and "torch" in md and "not importable" in md
+    assert "| SRR-exact, 1 power step |" in capsys.readouterr().out
 
 
 def test_bench_rejects_unknown_model(tmp_path):
-    parser = argparse.ArgumentParser()
-    bench.configure(parser)
-    args = parser.parse_args(["--quick", "--models", "vit", "--out", str(tmp_path)])
-    assert bench.run(args) == 2
+    assert bench.run(_args(tmp_path, "--models", "vit")) == 2
+
+
+def _tiny_problem():
+    torch.manual_seed(0)
+    model = mlp_gelu([6, 8, 3]).double()
+    x, y = torch.randn(5, 6, dtype=torch.float64), torch.randint(0, 3, (5,))
+    params = list(model.parameters())
+    n = sum(p.numel() for p in params)
+    ref = lanczos(
+        tc.hvp_operator(lambda: F.cross_entropy(model(x), y), params),
+        torch.ones(n, dtype=torch.float64),
+        tol=1e-12,
+        max_iter=n,
+    )
+    return model, x, y, ref.rho
+
+
+@pytest.mark.parametrize("peer", ["pyhessian", "hessian_eigenthings"])
+def test_peer_runs_on_same_problem_without_side_effects(peer):
+    pytest.importorskip(peer)
+    model, x, y, rho = _tiny_problem()
+    weights = [p.detach().clone() for p in model.parameters()]
+    rng, dtype = torch.get_rng_state(), torch.get_default_dtype()
+    cfg = {"target": 1e-6, "peer_iters": 50}
+    run = bench._try_pyhessian if peer == "pyhessian" else bench._try_eigenthings
+    out = run(model, x, y, torch.device("cpu"), rho, cfg)
+    assert "note" not in out, out.get("note")
+    for rec in out.values():
+        assert math.isfinite(rec["rel_error"]) and rec["settings"]
+        assert rec["n_matvecs"] is None or rec["n_matvecs"] >= 1
+    default = out["default" if peer == "pyhessian" else "power_default"]
+    assert default["n_matvecs"] >= 2 and abs(abs(default["eigenvalue"]) - rho) <= 0.5 * rho
+    # no side effects: weights, train mode, grads, torch's global RNG and default dtype
+    assert all(torch.equal(p, w) for p, w in zip(model.parameters(), weights))
+    assert model.training and all(p.grad is None for p in model.parameters())
+    assert torch.equal(torch.get_rng_state(), rng) and torch.get_default_dtype() == dtype
+
+
+def test_peer_failure_is_a_note_not_a_crash():
+    # negative control: a model the peers cannot differentiate (no parameters need grad)
+    pytest.importorskip("pyhessian")
+    model, x, y, rho = _tiny_problem()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    out = bench._try_pyhessian(
+        model, x, y, torch.device("cpu"), rho, {"target": 1e-6, "peer_iters": 5}
+    )
+    assert "PyHessian failed" in out["note"]
+
+
+def test_bench_block_timing_path(tmp_path, monkeypatch):
+    # --blocks: one block of steps per method, the path CUDA always takes
+    monkeypatch.setitem(sys.modules, "pyhessian", None)
+    monkeypatch.setitem(sys.modules, "hessian_eigenthings", None)
+    assert bench.run(_args(tmp_path, "--blocks")) == 0
+    data = json.loads((tmp_path / "bench.json").read_text())
+    steps = data["models"]["mlp"]["steps"]
+    assert set(steps) == {k for k in bench.STEP_ROWS if not k.endswith("_default")}
+    assert steps["srr_fd"]["grads_per_step"] == 3.0
+    assert "one block of steps per method" in (tmp_path / "bench.md").read_text()
