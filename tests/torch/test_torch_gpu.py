@@ -125,7 +125,7 @@ def test_float32_solvers_on_planted_spectrum(device, rng):
         assert res.converged and res.eigval == pytest.approx(-3.0, rel=1e-5)
         # honest residual in float32: recomputation agrees to rounding (u₃₂·‖A‖·√n ≈ 1e-5 absolute)
         r = float((At @ res.eigvec - res.eigval * res.eigvec).norm())
-        assert r == pytest.approx(res.residual, abs=100 * np.finfo(np.float32).eps * 3.0)
+        assert r == pytest.approx(res.residual, abs=100 * float(np.finfo(np.float32).eps) * 3.0)
 
 
 @pytest.mark.parametrize("device", DEVICES)
