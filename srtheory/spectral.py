@@ -106,7 +106,11 @@ def power_iteration(
 
     With a callable ``alpha``, a step whose residual grew (``||r|| > ||r_old||``) is rejected
     (step 2.7): the previous iterate is restored and the next, smaller ``alpha_{i+1}`` is tried
-    from it; the bookkeeping ``lambda_old, r_old`` (step 2.9) is kept.  The two relative-change
+    from it; the bookkeeping ``lambda_old, r_old`` (step 2.9) is kept.  The rule assumes a
+    decreasing schedule: with a callable that returns a constant, a rejected step is retried at
+    the same size and the iteration can stall (seen with a K-FAC preconditioner on a tanh MLP,
+    where the residual of the preconditioned ascent is not monotone); pass a number for a
+    constant step, which is never rejected.  The two relative-change
     tests are skipped while ``r_old`` or ``lambda_old`` is still the initial zero.
 
     **What ``converged`` means.**  Under ``criteria="paper"`` it means *one of the paper's three
