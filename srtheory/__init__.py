@@ -37,11 +37,11 @@ _EXPORTS = {
     "regularized_grad": "srtheory.regularizer",
     "minimize": "srtheory.algorithms",
     "MinimizeResult": "srtheory.algorithms",
-    "srr_train": "srtheory.algorithms",
-    "TrainResult": "srtheory.algorithms",
-    "Checkpoint": "srtheory.algorithms",
-    "NonFiniteLossError": "srtheory.algorithms",
-    "ChatteringWarning": "srtheory.algorithms",
+    "srr_train": "srtheory.training",
+    "TrainResult": "srtheory.training",
+    "Checkpoint": "srtheory.srr_step",
+    "NonFiniteLossError": "srtheory.srr_step",
+    "ChatteringWarning": "srtheory.srr_step",
     # base optimizers as pure (init, update) pairs, and step-size schedules
     "Optimizer": "srtheory.optimizers",
     "sgd": "srtheory.optimizers",
@@ -77,7 +77,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "objectives", "oracle", "testing", "curvature", "spectral", "eigengrad", "roperator",
     "regularizer", "optimizers", "algorithms", "baselines", "kfac", "claims", "generalization",
-    "experiments",
+    "experiments", "training", "srr_step",
     "operators",
 }
 
