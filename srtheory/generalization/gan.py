@@ -16,6 +16,7 @@ import numpy as np
 from srtheory._validation import positive, positive_int
 from srtheory.generalization._common import _as_matrix
 from srtheory.generalization.constructed import nearest_similarity
+from srtheory.optimizers import adam
 
 __all__ = ["knn_classifier", "CGan", "GanHistory", "train_cgan", "cgan_sample", "GanRealism", "gan_realism"]
 
@@ -138,8 +139,8 @@ def train_cgan(
 
     d_grad, g_grad = grad(d_loss), grad(g_loss)
     gen, disc = gen0.copy(), disc0.copy()
-    adam_g = _AdamState(np.zeros(gen.size), np.zeros(gen.size), 0)
-    adam_d = _AdamState(np.zeros(disc.size), np.zeros(disc.size), 0)
+    opt = adam(lr, b1=0.5)  # beta1 = 0.5, as is usual for GANs
+    adam_g, adam_d = opt.init(gen), opt.init(disc)
     real_means = np.stack([X[y == c].mean(axis=0) if np.any(y == c) else np.zeros(n_pix) for c in range(n_classes)])
     d_hist, g_hist, steps, gaps = np.empty(n_steps), np.empty(n_steps), [], []
 
@@ -161,11 +162,11 @@ def train_cgan(
         swap = rng.random(batch_size) < swap_prob
         tr, tf = np.where(swap, tf, tr), np.where(swap, tr, tf)
         d_hist[step] = d_loss(disc, gen, xr, oh_r, z, oh_f, tr, tf)
-        disc, adam_d = _adam_step(disc, d_grad(disc, gen, xr, oh_r, z, oh_f, tr, tf), adam_d, lr)
+        disc, adam_d = opt.update(d_grad(disc, gen, xr, oh_r, z, oh_f, tr, tf), adam_d, disc, step)
         z = rng.standard_normal((batch_size, n_latent))
         oh_f = eye[rng.integers(0, n_classes, size=batch_size)]
         g_hist[step] = g_loss(gen, disc, z, oh_f)
-        gen, adam_g = _adam_step(gen, g_grad(gen, disc, z, oh_f), adam_g, lr)
+        gen, adam_g = opt.update(g_grad(gen, disc, z, oh_f), adam_g, gen, step)
         if (step + 1) % eval_every == 0:
             steps.append(step + 1)
             gaps.append(mean_gap(gen))
@@ -212,26 +213,3 @@ def gan_realism(judge: Callable, fake, fake_labels, real, real_labels, train, /)
     sim_f = float(np.mean(nearest_similarity(fake, train)))
     sim_r = float(np.mean(nearest_similarity(real, train)))
     return GanRealism(agree, real_acc, sim_f, sim_r)
-
-
-# ---------------------------------------------------------------------------------------------
-# private helpers
-# ---------------------------------------------------------------------------------------------
-
-
-class _AdamState(NamedTuple):
-    """Adam (Kingma & Ba) moments for one flat parameter vector of the GAN."""
-
-    m: np.ndarray
-    v: np.ndarray
-    t: int
-
-
-def _adam_step(x, g, state: _AdamState, lr: float, b1: float = 0.5, b2: float = 0.999, eps: float = 1e-8):
-    """One Adam step with beta1 = 0.5, as is usual for GANs; returns ``(new_x, new_state)``.
-    Private: the compared models are trained with :mod:`srtheory.optimizers`."""
-    t = state.t + 1
-    m = b1 * state.m + (1 - b1) * g
-    v = b2 * state.v + (1 - b2) * g * g
-    x_new = x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
-    return x_new, _AdamState(m, v, t)
