@@ -74,6 +74,10 @@ def _worker(rank, world, port, X, Y, out):
                 },
                 out,
             )
+        # Both ranks leave together: a rank that tears gloo down while its peer is still saving
+        # was seen to abort the peer ("terminate called without an active exception", SIGABRT)
+        # in one CI-like run out of several.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
