@@ -42,7 +42,7 @@ class EpochHistory(NamedTuple):
     """Per-epoch record of :func:`srr_train` (Alg. 2 step 3)."""
 
     f: np.ndarray               # batch-size-weighted mean of f_B over the training set
-    rho: np.ndarray             # rho on the epoch's report batch r_b
+    rho: np.ndarray             # rho on the epoch's report batch r_b (or the |B|-weighted mean)
     rho_converged: np.ndarray   # did that eigen-solve converge
     h: np.ndarray               # f + mu_k max(0, rho - K)
     mu: np.ndarray              # mu_k used in the epoch
@@ -83,7 +83,7 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
               validation: Callable | None = None, val_mode: str = "min",
               cv_eps: float | None = None, cv_window: int = 10, min_epochs: int = 10,
               chatter_cos: float = 0.5, chatter_min: int = 3, warn: bool = True,
-              v0=None, progress: bool = False) -> TrainResult:
+              v0=None, progress: bool = False, rho_report: str = "batch") -> TrainResult:
     """Spectral-radius-regularized stochastic training: Algorithm 2 of SRR_NOTES §6.
 
     For epoch ``k = 0, 1, ...`` (``mu_k = mu(k)`` or ``mu``):
@@ -97,7 +97,11 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
        if the solve did not converge the regularizer is skipped for this batch (counted, ``v``
        reset to ``v_0``, step 4 of Alg. 1); otherwise ``p = g + mu_k 1[rho_B > K] grad rho_B``;
        ``x, s = optimizer.update(p, s, x, k)`` (the schedule reads the **epoch** ``k``);
-    3. end of epoch: ``f = sum_B |B| f_B(x) / N``, ``rho`` recomputed on batch ``r_b``,
+    3. end of epoch: ``f = sum_B |B| f_B(x) / N``, ``rho`` recomputed on batch ``r_b``
+       (``rho_report="batch"``, the paper's default) or, with ``rho_report="mean"`` (the authors'
+       ``rho_test`` option), ``rho = sum_B |B| rho_B(x) / N`` over every batch of the epoch, each
+       solve warm-started from the current ``v`` (``rho_converged``: all of them converged; ``r_b``
+       is drawn either way, so the two settings train identically);
        ``h = f + mu_k max(0, rho - K)``; validation score, best-validation weights;
     4. stop early (after ``min_epochs``) when the coefficient of variation of the last
        ``cv_window`` values of ``h`` is ``<= cv_eps`` (``cv_eps=None``: off, as the paper's default).
@@ -135,6 +139,10 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
     precond_every = positive_int(precond_every, "precond_every")
+    if rho_report not in ("batch", "mean"):
+        raise ValueError(f"rho_report must be 'batch' (rho on one random batch, the paper's "
+                         f"default) or 'mean' (batch-size-weighted mean over the epoch's batches), "
+                         f"got {rho_report!r}")
     if val_mode not in ("min", "max"):
         raise ValueError(f"val_mode must be 'min' or 'max', got {val_mode!r}")
     if cv_eps is not None:
@@ -206,13 +214,18 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
         if not np.isfinite(f_epoch):
             raise NonFiniteLossError(f"the training loss is not finite at the end of epoch {epoch}",
                                      Checkpoint(x.copy(), state, v.copy(), epoch, len(batches), step_no))
-        fb = batch_function(objective.loss, batches[r_b])
-        eig_end = _eig_solve(hvp_operator(fb, x, method=derivative_method, eps=eps), v, eig_opts)
-        counts["hvp"] += eig_end.n_matvecs
+        rho_end, rho_ok = 0.0, True
+        for batch in (batches if rho_report == "mean" else [batches[r_b]]):
+            fb = batch_function(objective.loss, batch)
+            eig_end = _eig_solve(hvp_operator(fb, x, method=derivative_method, eps=eps), v, eig_opts)
+            counts["hvp"] += eig_end.n_matvecs
+            weight = len(batch) / objective.n_samples if rho_report == "mean" else 1.0
+            rho_end += weight * eig_end.rho
+            rho_ok = rho_ok and eig_end.converged
         hist["f"].append(f_epoch)
-        hist["rho"].append(eig_end.rho)
-        hist["rho_converged"].append(eig_end.converged)
-        hist["h"].append(f_epoch + mu_k * penalty(eig_end.rho, K=K))
+        hist["rho"].append(rho_end)
+        hist["rho_converged"].append(rho_ok)
+        hist["h"].append(f_epoch + mu_k * penalty(rho_end, K=K))
         hist["mu"].append(mu_k)
         hist["n_skipped"].append(skipped_epoch)
         if validation is not None:
@@ -224,7 +237,7 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
         else:
             best_x, best_epoch = x.copy(), epoch
         if progress:
-            _progress(f"[srr_train] epoch {epoch + 1}/{epochs} f={f_epoch:.5g} rho={eig_end.rho:.4g} "
+            _progress(f"[srr_train] epoch {epoch + 1}/{epochs} f={f_epoch:.5g} rho={rho_end:.4g} "
                       f"h={hist['h'][-1]:.5g}", end=True)
         if cv_eps is not None and epoch + 1 >= max(min_epochs, cv_window):
             last = np.array(hist["h"][-cv_window:])

@@ -447,3 +447,32 @@ def test_srr_train_with_kfac_preconditioned_alg1b_end_to_end():
     bad = srr_train(obj, rng=np.random.default_rng(3), alpha=3.0, precond_factory=factory,
                     precond_every=4, warn=False, **common)  # its wrong pairs also flip: chattering
     assert np.linalg.norm(bad.x - plain.x) > 1e-4 * np.linalg.norm(plain.x)
+
+
+def test_rho_report_mean_is_the_batch_size_weighted_mean_over_the_epoch():
+    """rho_report="mean" (the authors' rho_test option): rho = sum_B |B| rho_B(x) / N at the end of
+    the epoch, checked against the oracle on batches of unequal size (24, 24, 16 of N = 64)."""
+    kw = {"epochs": 1, "batch_size": 24, "eig_method": "lanczos", "eig_tol": 1e-10, "eig_max_iter": 13}
+    mean = _train(seed=5, rho_report="mean", **kw)
+    one = _train(seed=5, **kw)
+    # the report setting does not touch training: same weights, same batches, bit for bit
+    assert np.array_equal(mean.x, one.x) and np.array_equal(mean.history.f, one.history.f)
+    rng = np.random.default_rng(5)
+    batches = list(MLP.batches(rng, 24))
+    r_b = int(rng.integers(len(batches)))
+    rhos = np.array([oracle.rho(lambda z, b=b: MLP.loss(z, b), mean.x) for b in batches])
+    sizes = np.array([len(b) for b in batches])
+    assert list(sizes) == [24, 24, 16]
+    weighted = float(sizes @ rhos) / MLP.n_samples
+    tol = 1e-8 * weighted
+    assert abs(mean.history.rho[0] - weighted) <= tol and bool(mean.history.rho_converged[0])
+    assert abs(one.history.rho[0] - rhos[r_b]) <= 1e-8 * rhos[r_b]  # the default: batch r_b only
+    # negative controls: the plain mean over batches and the report batch alone differ by far more
+    assert abs(float(np.mean(rhos)) - weighted) > 100 * tol
+    assert abs(rhos[r_b] - weighted) > 100 * tol
+    assert mean.n_hvp > one.n_hvp  # one solve per batch instead of one
+
+
+def test_rho_report_rejects_unknown_setting():
+    with pytest.raises(ValueError, match="rho_report"):
+        _train(rho_report="test")

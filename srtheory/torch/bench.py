@@ -8,7 +8,8 @@ For each model (the ResNet-18-shaped GroupNorm CNN of PEERS.md and an MLP) on on
   per training step (``eig_max_iter=1, skip_nonconverged=False``: the configuration comparable
   to the naive step), and with ``--default-solve`` SRR with its default eigen-solver budget;
   matvecs and gradients per step from the optimizer's counters; ratios to the SGD step of the
-  same run; peak memory per method (CUDA ``max_memory_allocated``; not measured on the CPU).
+  same run; peak memory per method (CUDA ``max_memory_allocated``; on the CPU the peak of live
+  bytes of torch's allocator, from an untimed profiling pass, :func:`_cpu_peak_mb`).
   On the CPU the methods take turns step by step (a load change on a shared machine hits all
   alike); on CUDA (or with ``--blocks``) each method runs one block of steps;
 * time and matvec count for the spectral radius to relative error ``--target`` (1e-6), against a
@@ -41,6 +42,7 @@ import torch
 from torch.nn import functional as F
 
 from srtheory.torch import curvature as tc
+from srtheory.torch._util import cpu_peak_bytes
 from srtheory.torch.models import mlp_gelu, resnet18_gn
 from srtheory.torch.optim import SRR
 from srtheory.torch.spectral import lanczos, power_iteration
@@ -97,6 +99,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "interleaves the methods step by step)",
     )
     parser.add_argument(
+        "--no-radius",
+        action="store_true",
+        help="step rows only (skip the spectral-radius comparison, e.g. for a full-size CPU run)",
+    )
+    parser.add_argument(
         "--default-solve",
         action="store_true",
         help="also time SRR with its default eigen-solver budget (up to 100 matvecs per step)",
@@ -117,6 +124,7 @@ def run(args) -> int:
         "peer_iters": args.peer_iters or (100 if q else 200),
         "default_budget_rows": args.default_solve,
         "blocks": args.blocks,
+        "radius": not args.no_radius,
         "mlp_sizes": [3 * 12 * 12, 128, 128, 10] if q else [3 * 32 * 32, 1024, 1024, 10],
     }
     if args.image is not None:
@@ -154,7 +162,8 @@ def run(args) -> int:
             flush=True,
         )
         entry = {"n_params": n_params, "steps": _bench_steps(model, x, y, device, cfg)}
-        entry["spectral_radius"] = _bench_radius(model, x, y, device, cfg)
+        if not args.no_radius:
+            entry["spectral_radius"] = _bench_radius(model, x, y, device, cfg)
         results["models"][name] = entry
     md = _markdown(results)
     print(md)
@@ -206,74 +215,80 @@ STEP_ROWS = {
 }
 
 
-def _bench_steps(model, x, y, device, cfg):
-    """Median time per step of each row of ``STEP_ROWS`` on one batch.
-
-    CPU (``interleave``): the methods take turns, one step each per round, each on its own copy
-    of the weights (swapped in and out of the model outside the timed region), so a change of
-    machine load hits every method alike and the ratios stay meaningful on a shared machine.
-    CUDA: one block of steps per method (a dedicated card; peak memory is per block)."""
-    init = {k: v.detach().clone() for k, v in model.state_dict().items()}
+def _make_step(kind, model, x, y, device):
+    """(step callable, optimizer with SRR counters or None) for the row ``kind`` of
+    :data:`STEP_ROWS` on ``model`` and the batch ``(x, y)``."""
     params = list(model.parameters())
 
     def loss_fn():
         return F.cross_entropy(model(x), y)
 
+    if kind == "sgd":
+        opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+
+        def step():
+            opt.zero_grad()
+            loss_fn().backward()
+            opt.step()
+
+        return step, None
+    if kind == "sam":
+        opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+        return _sam_step(opt, params, loss_fn, radius=0.05), None
+    if kind == "naive_exact":
+        opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+        n = sum(p.numel() for p in params)
+        v = torch.full((n,), 1.0 / math.sqrt(n), device=device, dtype=params[0].dtype)
+
+        def step():
+            d = tc.fused_derivatives(loss_fn, params, v, method="exact")
+            direction = d.grad + 1e-3 * d.third_order
+            for p, di in zip(params, torch.split(direction, [p.numel() for p in params])):
+                p.grad = di.view_as(p)
+            opt.step()
+
+        return step, None
+    method = "exact" if kind.startswith("srr_exact") else "fd"
+    budget = {} if kind.endswith("_default") else {"eig_max_iter": 1, "skip_nonconverged": False}
+    opt = SRR(
+        params,
+        torch.optim.SGD,
+        lr=1e-3,
+        momentum=0.9,
+        mu=1e-3,
+        method=method,
+        model=model,
+        **budget,
+    )
+
+    def closure():
+        if method == "exact":
+            return loss_fn()
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    def step():
+        opt.step(closure)
+
+    return step, opt
+
+
+def _bench_steps(model, x, y, device, cfg):
+    """Median time per step of each row of ``STEP_ROWS`` on one batch, and peak memory.
+
+    CPU (``interleave``): the methods take turns, one step each per round, each on its own copy
+    of the weights (swapped in and out of the model outside the timed region), so a change of
+    machine load hits every method alike and the ratios stay meaningful on a shared machine;
+    peak memory from a separate, untimed pass per method (:func:`_cpu_peak_mb`).
+    CUDA: one block of steps per method (a dedicated card; peak memory is per block)."""
+    init = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
     def fresh(kind):
         """(step callable, optimizer with SRR counters or None), starting from ``init``."""
         model.load_state_dict(init)
-        if kind == "sgd":
-            opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
-
-            def step():
-                opt.zero_grad()
-                loss_fn().backward()
-                opt.step()
-
-            return step, None
-        if kind == "sam":
-            opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
-            return _sam_step(opt, params, loss_fn, radius=0.05), None
-        if kind == "naive_exact":
-            opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
-            n = sum(p.numel() for p in params)
-            v = torch.full((n,), 1.0 / math.sqrt(n), device=device, dtype=params[0].dtype)
-
-            def step():
-                d = tc.fused_derivatives(loss_fn, params, v, method="exact")
-                direction = d.grad + 1e-3 * d.third_order
-                for p, di in zip(params, torch.split(direction, [p.numel() for p in params])):
-                    p.grad = di.view_as(p)
-                opt.step()
-
-            return step, None
-        method = "exact" if kind.startswith("srr_exact") else "fd"
-        budget = (
-            {} if kind.endswith("_default") else {"eig_max_iter": 1, "skip_nonconverged": False}
-        )
-        opt = SRR(
-            params,
-            torch.optim.SGD,
-            lr=1e-3,
-            momentum=0.9,
-            mu=1e-3,
-            method=method,
-            model=model,
-            **budget,
-        )
-
-        def closure():
-            if method == "exact":
-                return loss_fn()
-            opt.zero_grad()
-            loss = loss_fn()
-            loss.backward()
-            return loss
-
-        def step():
-            opt.step(closure)
-
-        return step, opt
+        return _make_step(kind, model, x, y, device)
 
     kinds = [k for k in STEP_ROWS if cfg["default_budget_rows"] or not k.endswith("_default")]
     interleave = device.type != "cuda" and not cfg["blocks"]
@@ -295,12 +310,17 @@ def _bench_steps(model, x, y, device, cfg):
                     times[k].append(dt)
                 weights[k] = {n: t.detach().clone() for n, t in model.state_dict().items()}
         for k in kinds:
-            out[k] = _step_record(times[k], None, runners[k][1], counts0[k], cfg["steps"])
+            model.load_state_dict(init)
+            peak = _cpu_peak_mb(k, model, x, y, device) if device.type == "cpu" else None
+            out[k] = _step_record(times[k], peak, runners[k][1], counts0[k], cfg["steps"])
             print(f"[bench]   {k:18s} {out[k]['ms']:9.2f} ms", flush=True)
     else:
         for k in kinds:
             step, opt = fresh(k)
             times, peak, c0 = _time(step, device, cfg["warmup"], cfg["steps"], opt)
+            if device.type == "cpu":
+                model.load_state_dict(init)
+                peak = _cpu_peak_mb(k, model, x, y, device)
             out[k] = _step_record(times, peak, opt, c0, cfg["steps"])
             print(f"[bench]   {k:18s} {out[k]['ms']:9.2f} ms", flush=True)
             del step, opt
@@ -369,6 +389,27 @@ def _time(step, device, warmup, steps, opt=None):
         times.append(time.perf_counter() - t0)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     return times, peak, c0
+
+
+def _cpu_peak_mb(kind, model, x, y, device, *, steps=2):
+    """Peak live CPU-allocator memory (MiB) of ``steps`` steps of the row ``kind``: the CPU
+    counterpart of ``torch.cuda.max_memory_allocated`` on a fresh card.  Everything the method
+    holds is allocated inside the measured call (:func:`srtheory.torch._util.cpu_peak_bytes`):
+    a deep copy of the model, a copy of the batch, the optimizer and its state, every step's
+    graph and buffers.  ``None`` (with a warning) where this torch's profiler cannot tell."""
+    import copy
+
+    def run_steps():
+        m = copy.deepcopy(model)
+        step, _opt = _make_step(kind, m, x.clone(), y.clone(), device)
+        for _ in range(steps):
+            step()
+
+    try:
+        return cpu_peak_bytes(run_steps) / 2**20
+    except RuntimeError as exc:
+        warnings.warn(f"srtheory bench: CPU peak memory not measured ({exc})", stacklevel=2)
+        return None
 
 
 def _sync(device):
@@ -740,7 +781,11 @@ def _meta(device, args, cfg):
         "command": "srtheory bench "
         + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:]),
         "config": cfg,
-        "memory_note": None if device.type == "cuda" else "peak memory is measured on CUDA only",
+        "memory_note": (
+            "torch.cuda.max_memory_allocated over the timed block"
+            if device.type == "cuda"
+            else "live bytes of torch's CPU allocator (profiler, memory on), separate untimed pass"
+        ),
     }
 
 
@@ -798,7 +843,7 @@ def _markdown(results):
     for kind, (label, what) in STEP_ROWS.items():
         if kind in present:
             lines.append(f"* **{label}**: {what}")
-    lines.append("")
+    lines += ["", f"Peak memory: {m['memory_note']}.", ""]
     for model, entry in results["models"].items():
         lines += [
             f"**{model}** ({entry['n_params'] / 1e6:.3f} M parameters)",
@@ -810,14 +855,17 @@ def _markdown(results):
             "|---|---|---|---|---|---|---|---|",
         ]
         for kind, rec in entry["steps"].items():
-            pk = "n/a (CPU)" if rec["peak_mb"] is None else f"{rec['peak_mb']:.0f}"
+            pk = "n/a" if rec["peak_mb"] is None else f"{rec['peak_mb']:.1f}"
             mx = "n/a" if rec["mem_x_sgd"] is None else f"{rec['mem_x_sgd']:.2f}"
             lines.append(
                 f"| {STEP_ROWS[kind][0]} | {rec['ms']:.1f} | {rec['x_sgd']:.2f} "
                 f"| {rec.get('ms_min', rec['ms']):.1f} | {_fmt(rec.get('matvecs_per_step'), '.1f')} "
                 f"| {_fmt(rec.get('grads_per_step'), '.1f')} | {pk} | {mx} |"
             )
-        sr = entry["spectral_radius"]
+        sr = entry.get("spectral_radius")
+        if sr is None:
+            lines.append("")
+            continue
         lines += [
             "",
             (
@@ -862,6 +910,8 @@ def _markdown(results):
                     f"{r['peer_rel_error']:.1e}): **{r['time_ratio']:.2f}×** the time"
                 )
             lines.append("")
+    if not m["config"].get("radius", True):
+        return "\n".join(lines)
     lines.append(
         'Peers\' "to target" power rows are oracle stops (the first iterate within the target, '
         "which their own rule cannot detect): a lower bound on their time to the target. "

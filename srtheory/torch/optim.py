@@ -324,7 +324,7 @@ class SRR(torch.optim.Optimizer):
                 penalized = True
                 c["penalized"] += 1
                 s = 1.0 if (self.code_faithful or res.eigval >= 0) else -1.0
-                direction = g0 + (mu * s) * rec["third"]
+                direction = torch.add(g0, rec["third"], alpha=mu * s)
         if not all_finite(direction):
             raise ValueError(
                 "SRR step direction contains NaN or inf (from the closure's gradients or the "
@@ -334,8 +334,10 @@ class SRR(torch.optim.Optimizer):
             self._set_eigvec(params, rec["v_next"])
         self._counters = SRRCounters(**c)
         with torch.no_grad():
+            # views of the direction: a vector private to this step (g0 is a fresh copy of the
+            # closure's gradient, and g0 + μ·s·∇ρ a new tensor), so no clone is needed
             for p, d in zip(params, unflatten(direction, params)):
-                p.grad = d.clone()
+                p.grad = d
         self.base_optimizer.step()
         if isinstance(loss, torch.Tensor):
             lossf = float(loss.detach())
@@ -398,30 +400,30 @@ class SRR(torch.optim.Optimizer):
             eps_step = self.eps
 
         def matvec(u):
+            # SRR_NOTES §5.4 at the unit vector û = u/‖u‖, ε fixed for the step:
+            #   d± = ∇L(w ± εû) − ∇L(w),  H u ≈ ‖u‖·(d₊ − d₋)/(2ε),  ∇³L[û, û, ·] ≈ (d₊ + d₋)/ε².
+            # Differences taken against g₀ first (nearly exact in floating point), in place, so
+            # that a matvec holds two parameter-sized vectors beyond its input.
             nonlocal n_grad
             nu = float(torch.linalg.vector_norm(u))
-            uu = u / nu
-            eps = eps_step
-            gs = []
+            d = []
             for c in (1.0, -1.0):
                 with torch.no_grad():
-                    for p, s, ui in zip(params, saved, unflatten(uu, params)):
-                        p.copy_(s).add_(ui, alpha=c * eps)
+                    for p, s, ui in zip(params, saved, unflatten(u, params)):
+                        p.copy_(s).add_(ui, alpha=c * eps_step / nu)
                 rng.restore()
-                gs.append(self._call(closure, params)[1])
+                d.append(self._call(closure, params)[1].sub_(g0))
                 n_grad += 1
-            cache["last"] = (u, uu, eps, gs[0], gs[1])
-            # SRR_NOTES §5.4: H u ≈ [∇L(w+εu) − ∇L(w−εu)]/(2ε)
-            return nu * (gs[0] - gs[1]) / (2.0 * eps)
+            hu = torch.sub(d[0], d[1]).mul_(nu / (2.0 * eps_step))
+            cache["last"] = d[0].add_(d[1])  # ε²·∇³L[û, û, ·], for the vector returned last
+            return hu
 
         try:
             res, n_mv, hv = self._solve(matvec, self._get_eigvec(params), refresh)
             if hv is None:  # the returned vector was not the last one multiplied (see _solve)
                 matvec(res.eigvec)
                 n_mv += 1
-            _, _, eps, gp, gm = cache["last"]
-            # SRR_NOTES §5.4: ∇³L[v, v, ·] ≈ [(g₊ − g₀) + (g₋ − g₀)]/ε²  (even in v)
-            third = ((gp - g0) + (gm - g0)) / (eps * eps)
+            third = cache.pop("last").div_(eps_step * eps_step)
         finally:
             with torch.no_grad():
                 for p, s in zip(params, saved):
@@ -530,7 +532,7 @@ class SRR(torch.optim.Optimizer):
         s = 1.0 if res.eigval >= 0 else -1.0
         nrm = torch.linalg.vector_norm(hv)
         # a fresh tensor: _set_eigvec stores views of it without copying
-        return (s * hv / nrm).detach() if float(nrm) > 0 else res.eigvec.detach().clone()
+        return (hv * (s / float(nrm))).detach() if float(nrm) > 0 else res.eigvec.detach().clone()
 
     def _params(self):
         params = [p for g in self.param_groups for p in g["params"] if p.requires_grad]
@@ -540,7 +542,23 @@ class SRR(torch.optim.Optimizer):
 
     def _get_eigvec(self, params):
         if all("eigvec" in self.state[p] for p in params):
-            return flatten([self.state[p]["eigvec"] for p in params])
+            parts = [self.state[p]["eigvec"] for p in params]
+            base = parts[0]._base
+            # stored by _set_eigvec as consecutive views of one flat vector that nothing changes
+            # in place: hand that vector over instead of a copy (a loaded state_dict holds
+            # separate tensors and is flattened)
+            if (
+                base is not None
+                and base.ndim == 1
+                and base.numel() == sum(t.numel() for t in parts)
+                and all(t._base is base for t in parts)
+                and all(
+                    t.data_ptr() == base.data_ptr() + off * base.element_size()
+                    for t, off in zip(parts, _offsets(parts))
+                )
+            ):
+                return base
+            return flatten(parts)
         n = sum(p.numel() for p in params)
         return torch.full((n,), 1.0 / math.sqrt(n), dtype=params[0].dtype, device=params[0].device)
 
@@ -558,10 +576,12 @@ class SRR(torch.optim.Optimizer):
             p.grad = None
         with torch.enable_grad():
             loss = closure()
-        # flatten copies; finiteness is checked once per step, on the final direction
-        return loss, flatten(
-            [torch.zeros_like(p) if p.grad is None else p.grad for p in params]
-        ).detach()
+        # flatten copies; finiteness is checked once per step, on the final direction.  The
+        # closure's .grad tensors are dropped once copied (one parameter-sized vector less held)
+        g = flatten([torch.zeros_like(p) if p.grad is None else p.grad for p in params]).detach()
+        for p in params:
+            p.grad = None
+        return loss, g
 
 
 class _RNG:
@@ -576,6 +596,14 @@ class _RNG:
         torch.set_rng_state(self.cpu)
         for d, s in zip(self.devices, self.cuda):
             torch.cuda.set_rng_state(s, d)
+
+
+def _offsets(parts):
+    out, start = [], 0
+    for t in parts:
+        out.append(start)
+        start += t.numel()
+    return out
 
 
 def _same_direction(u, v) -> bool:

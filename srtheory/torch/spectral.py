@@ -89,7 +89,7 @@ def power_iteration(
         max_iter = min(max_iter, n)
 
     v = v / torch.linalg.vector_norm(v)  # step 1
-    lam_old, r_old, rn_old = 0.0, torch.zeros_like(v), 0.0
+    lam_old, r_old, rn_old = 0.0, None, 0.0  # r_old = 0 is never read while ‖r_old‖ = 0
     v_acc = None
     best = None
     for i in range(max_iter):
@@ -100,7 +100,7 @@ def power_iteration(
             eigval = -lam
         else:
             eigval = lam
-        r = w - lam * v  # 2.4
+        r = torch.sub(w, v, alpha=lam)  # 2.4 (r = w − λv without a λv temporary)
         rn = _norm(r)
         pair = (v, eigval, rn)
         if criteria == "residual":  # 2.5-2.6
@@ -120,10 +120,16 @@ def power_iteration(
             v_base, r_base = v, r
             v_acc, best = v, pair
             lam_old, r_old, rn_old = lam, r, rn  # 2.9
+        if i == max_iter - 1:
+            break  # the result is the last evaluated pair: a final update would be discarded
         if alpha is None:  # 2.8
             step = w
         else:
-            a_i = _positive(alpha(i), f"alpha({i})") if callable(alpha) else alpha
+            a_i = _nonneg(alpha(i), f"alpha({i})") if callable(alpha) else alpha
+            if a_i == 0.0:
+                # the schedule is exhausted (exp(-4i-2) underflows at i = 186): the iterate can
+                # no longer move; stop unconverged (as the reference does)
+                return _result(best, n_mv=i + 1, converged=False, n_iter=i + 1)
             pr = r_base if precond is None else _check_out(precond(r_base), "precond", n, v)
             step = v_base + a_i * pr
         norm = _norm(step)
@@ -294,6 +300,16 @@ def _setup(matvec, v0, tol, max_iter):
     return _Counted(raw, n, v), v.clone(), tol, int(max_iter)
 
 
+def _nonneg(x, name) -> float:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {x!r}") from None
+    if not (np.isfinite(x) and x >= 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {x!r}")
+    return x
+
+
 def _positive(x, name) -> float:
     try:
         x = float(x)
@@ -305,11 +321,13 @@ def _positive(x, name) -> float:
 
 
 def _result(pair, *, n_mv, converged, n_iter, lambda_max=None, lambda_min=None, tie=False):
+    # ``vec`` is always a tensor private to the call (made by the solver from its own copy of
+    # v0, never changed in place), so it is returned without another copy
     vec, eigval, res = pair
     return EigResult(
         rho=abs(float(eigval)),
         eigval=float(eigval),
-        eigvec=vec.clone(),
+        eigvec=vec,
         residual=float(res),
         n_matvecs=int(n_mv),
         converged=bool(converged),
@@ -339,16 +357,19 @@ class _LanczosRun(NamedTuple):
 def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends) -> _LanczosRun:
     n = v.numel()
     m = min(max_iter, n)
-    Q = [v / torch.linalg.vector_norm(v)]  # grown one column at a time (no n×m allocation)
+    # basis as rows, grown by doubling like the reference (m may be large, the run short):
+    # Q[: k + 1] is a contiguous view, no per-step re-stacking of the basis
+    Q = torch.zeros((min(m, 32), n), dtype=v.dtype, device=v.device)
     alphas, betas = np.zeros(m), np.zeros(m)
+    Q[0] = v / torch.linalg.vector_norm(v)
     anorm = 0.0
     for k in range(m):
         w = mv(Q[k])
         alphas[k] = float(torch.dot(Q[k], w))
         w = w - alphas[k] * Q[k] - (betas[k - 1] * Q[k - 1] if k > 0 else 0.0)
-        Qk = torch.stack(Q, dim=1)
+        Qk = Q[: k + 1]
         for _ in range(2):  # full reorthogonalisation, twice is enough
-            w = w - Qk @ (Qk.T @ w)
+            w = w - Qk.T @ (Qk @ w)
         beta = _norm(w)
         theta, S = _tridiag_eigh(alphas[: k + 1], betas[:k])
         anorm = max(anorm, abs(theta[0]), abs(theta[-1]), beta)
@@ -368,14 +389,17 @@ def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends) -> _LanczosRun:
             ok = all(ritz_res[j] <= tol * max(rho_est, _TINY) for j in idx)
         if ok or exact or k + 1 == m:
             pairs = tuple(
-                _checked_pair(mv, Qk @ torch.as_tensor(S[:, j], dtype=Qk.dtype, device=Qk.device))
+                _checked_pair(mv, Qk.T @ torch.as_tensor(S[:, j], dtype=Qk.dtype, device=Qk.device))
                 for j in idx
             )
             scale = max(max(abs(p[1]) for p in pairs), _TINY)
             good = all(p[2] <= tol * (abs(p[1]) if len(ends) == 1 else scale) for p in pairs)
             if good or exact or k + 1 == m:
                 return _LanczosRun(pairs, (theta[-1], theta[0]), exact, mv.count, k + 1)
-        Q.append(w / beta)
+        if k + 1 == Q.shape[0]:
+            grow = torch.zeros((min(Q.shape[0], m - Q.shape[0]), n), dtype=Q.dtype, device=Q.device)
+            Q = torch.cat([Q, grow])
+        Q[k + 1] = w / beta
         betas[k] = beta
     raise AssertionError("unreachable")  # pragma: no cover
 

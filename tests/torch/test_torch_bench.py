@@ -135,3 +135,57 @@ def test_bench_block_timing_path(tmp_path, monkeypatch):
     assert set(steps) == {k for k in bench.STEP_ROWS if not k.endswith("_default")}
     assert steps["srr_fd"]["grads_per_step"] == 3.0
     assert "one block of steps per method" in (tmp_path / "bench.md").read_text()
+
+
+def test_cpu_peak_bytes_is_the_peak_of_live_bytes():
+    from srtheory.torch._util import cpu_peak_bytes
+
+    mib = 2**20
+    k = mib // 8  # float64 entries in 1 MiB
+
+    def nothing():
+        return None
+
+    def hold_four():
+        keep = torch.ones(4 * k, dtype=torch.float64)
+        return float(keep[0])
+
+    def four_then_four():
+        # two 4 MiB tensors, the first freed before the second exists: the peak is 4 MiB
+        a = torch.ones(4 * k, dtype=torch.float64)
+        del a
+        b = torch.ones(4 * k, dtype=torch.float64)
+        del b
+
+    def four_and_four():
+        # both alive at once: 8 MiB
+        a = torch.ones(4 * k, dtype=torch.float64)
+        b = torch.ones(4 * k, dtype=torch.float64)
+        return float(a[0] + b[0])
+
+    assert cpu_peak_bytes(nothing) < 0.01 * mib
+    hold, seq, both = (cpu_peak_bytes(f) for f in (hold_four, four_then_four, four_and_four))
+    assert abs(hold - 4 * mib) < 0.01 * mib
+    # negative control: a sum of allocations (not the live peak) would report 8 MiB here
+    assert abs(seq - 4 * mib) < 0.01 * mib
+    assert abs(both - 8 * mib) < 0.01 * mib
+    # memory that existed before the window is not counted
+    outside = torch.ones(4 * k, dtype=torch.float64)
+    assert cpu_peak_bytes(lambda: float(outside.sum())) < 0.01 * mib
+
+
+def test_bench_no_radius_reports_cpu_peak_memory(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyhessian", None)
+    monkeypatch.setitem(sys.modules, "hessian_eigenthings", None)
+    assert bench.run(_args(tmp_path, "--no-radius")) == 0
+    data = json.loads((tmp_path / "bench.json").read_text())
+    entry = data["models"]["mlp"]
+    assert "spectral_radius" not in entry
+    steps = entry["steps"]
+    n_bytes = 8 * entry["n_params"]  # float64 (--quick)
+    # SGD holds at least the model copy, its gradient and the momentum buffer
+    assert steps["sgd"]["peak_mb"] * 2**20 >= 3 * n_bytes
+    assert steps["sgd"]["mem_x_sgd"] == 1.0
+    assert all(r["mem_x_sgd"] >= 1.0 for r in steps.values())
+    md = (tmp_path / "bench.md").read_text()
+    assert "Spectral radius" not in md and "live bytes of torch's CPU allocator" in md

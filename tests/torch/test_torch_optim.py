@@ -404,3 +404,57 @@ def test_nonfinite_direction_leaves_state_unchanged(rng):
         opt.step(closure)
     assert torch.equal(w.detach(), torch.tensor([1.0, 2.0], dtype=torch.float64))
     assert opt.counters.steps == 0
+
+
+@pytest.mark.parametrize(("method", "bound"), [("fd", 7.5), ("exact", 8.5)])
+def test_srr_step_memory_in_parameter_sized_vectors(method, bound):
+    """Peak memory of an SRR step beyond the SGD step, counted in parameter-sized vectors on a
+    model whose parameters dominate (n = 265 482 float64 weights, batch 2: activations ~0.1 %).
+
+    Measured 2026-11-27 (torch 2.13 CPU): SGD holds 3.0 n (weights, gradient, momentum); SRR adds
+    7.00 n (fd) and 8.07 n (exact); the naive one-graph exact step adds 7.01 n.  The version of
+    SRR before that day added 13.00 n (fd) and 10.57 n (exact) and fails these bounds: the
+    closure's .grad tensors were kept after flattening, H·u and ∇³L[u, u] came from four
+    separate gradient vectors plus temporaries, the stored eigenvector was copied on every read,
+    and the direction was cloned into .grad.  A regression test of memory, not of time.
+    """
+    import copy as _copy
+
+    from srtheory.torch._util import cpu_peak_bytes
+    from srtheory.torch.models import mlp_gelu
+
+    torch.manual_seed(0)
+    model = mlp_gelu([256, 512, 256, 10]).double()
+    n = sum(p.numel() for p in model.parameters())
+    x, y = torch.randn(2, 256, dtype=torch.float64), torch.randint(0, 10, (2,))
+
+    def run(kind):
+        def steps():
+            m = _copy.deepcopy(model)
+            if kind == "sgd":
+                opt = torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9)
+            else:
+                opt = SRR(m.parameters(), torch.optim.SGD, lr=1e-3, momentum=0.9, mu=1e-3,
+                          method=kind, eig_max_iter=1, skip_nonconverged=False)
+
+            def closure():
+                if kind == "exact":
+                    return nn.functional.cross_entropy(m(x), y)
+                opt.zero_grad()
+                loss = nn.functional.cross_entropy(m(x), y)
+                loss.backward()
+                return loss
+
+            for _ in range(2):
+                if kind == "sgd":
+                    closure()
+                    opt.step()
+                else:
+                    opt.step(closure)
+
+        return cpu_peak_bytes(steps)
+
+    sgd = run("sgd")
+    assert 2.9 <= sgd / (8 * n) <= 3.2  # the yardstick itself: weights, gradient, momentum
+    extra = (run(method) - sgd) / (8 * n)
+    assert extra <= bound, f"SRR-{method} holds {extra:.2f} parameter-sized vectors beyond SGD"
