@@ -9,7 +9,9 @@ import pytest
 pytest.importorskip("sklearn")
 
 from srtheory import experiments as E
+from srtheory import generalization as gen
 from srtheory.cli import main
+from srtheory.experiments.report import _verdicts
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def test_typeset_digits_look_like_uci_digits(rng):
     assert set(labels) == set(range(len(names)))
     # a classifier of the real digits recognizes most typeset digits (same task, other source)
     d = E.load_dataset("digits")
-    judge = E.gen.knn_classifier(d.images_train.reshape(-1, 64), d.y_train)
+    judge = gen.knn_classifier(d.images_train.reshape(-1, 64), d.y_train)
     digit = labels < 10
     assert np.mean(judge(imgs[digit].reshape(-1, 64)) == labels[digit]) > 0.5
 
@@ -98,8 +100,8 @@ def test_bad_configuration_is_rejected():
 def test_verdict_says_tie_within_spread_and_worse_outside():
     methods = {"base": {"test": [0.90, 0.92, 0.94]}, "SRR a": {"test": [0.91, 0.93, 0.95]},
                "SRR b": {"test": [0.80, 0.80, 0.81]}}
-    (line,) = E._verdicts(methods, ("test",))
+    (line,) = _verdicts(methods, ("test",))
     assert line.startswith("- test acc: tie (SRR a")
     worse = {"base": methods["base"], "SRR b": methods["SRR b"]}
-    (line,) = E._verdicts(worse, ("test",))
+    (line,) = _verdicts(worse, ("test",))
     assert line.startswith("- test acc: SRR worse")
