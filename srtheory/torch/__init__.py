@@ -9,6 +9,8 @@
   conventions (wraps a base optimizer, ``step(closure)``).
 * :mod:`srtheory.torch.models` -- the small networks of the parity tests (with autograd.numpy
   twins) and the ResNet-18-shaped GroupNorm CNN of the benchmark.
+* :mod:`srtheory.torch.memory` -- ``cpu_peak_bytes``, peak live bytes of torch's CPU allocator
+  during a call (the benchmark's CPU memory column; memory regression tests).
 * :mod:`srtheory.torch.bench` -- the ``srtheory bench`` command.
 
 Nothing else in the package imports torch; this module needs it.
@@ -32,6 +34,7 @@ from srtheory.torch.curvature import (  # noqa: E402
     module_loss,
     third_order,
 )
+from srtheory.torch.memory import cpu_peak_bytes  # noqa: E402
 from srtheory.torch.optim import SRR, SRRCounters, SRRStepInfo  # noqa: E402
 from srtheory.torch.spectral import EigResult, lanczos, power_iteration, spectral_radius  # noqa: E402
 
@@ -41,6 +44,7 @@ __all__ = [
     "SRR",
     "SRRCounters",
     "SRRStepInfo",
+    "cpu_peak_bytes",
     "default_fd_step",
     "fused_derivatives",
     "gradient",

@@ -138,7 +138,7 @@ def test_bench_block_timing_path(tmp_path, monkeypatch):
 
 
 def test_cpu_peak_bytes_is_the_peak_of_live_bytes():
-    from srtheory.torch._util import cpu_peak_bytes
+    from srtheory.torch import cpu_peak_bytes
 
     mib = 2**20
     k = mib // 8  # float64 entries in 1 MiB

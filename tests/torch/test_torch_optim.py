@@ -420,7 +420,7 @@ def test_srr_step_memory_in_parameter_sized_vectors(method, bound):
     """
     import copy as _copy
 
-    from srtheory.torch._util import cpu_peak_bytes
+    from srtheory.torch import cpu_peak_bytes
     from srtheory.torch.models import mlp_gelu
 
     torch.manual_seed(0)
