@@ -1,0 +1,172 @@
+"""Algorithm 1 (and 1b) of SRR_NOTES §6: the paper's warm-started power iteration.
+
+:func:`power_iteration` follows the notes step for step: sign flip, residual, the three stopping
+tests, and the step size and preconditioner of Algorithm 1b.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from srtheory._validation import finite_output, positive
+from srtheory.spectral._common import _result, _setup
+from srtheory.spectral.result import EigResult
+
+__all__ = ["power_iteration"]
+
+
+def power_iteration(
+    matvec,
+    v0,
+    /,
+    *,
+    tol: float = 1e-3,
+    max_iter: int = 1000,
+    alpha=None,
+    precond: Callable[[np.ndarray], np.ndarray] | None = None,
+    criteria: str = "paper",
+    cap_at_n: bool = False,
+) -> EigResult:
+    r"""Warm-started power iteration for the largest-modulus eigenpair: Algorithm 1 of SRR_NOTES §6.
+
+    In this function's variables (``A`` is the operator behind ``matvec``, ``i = 0, 1, ...``):
+
+    .. math::
+
+       v &\leftarrow v_0 / \|v_0\|, \quad \lambda_{old} = 0,\ r_{old} = 0           && \text{step 1}\\
+       w &= A v                                                                     && \text{2.1}\\
+       \lambda &= w^\top v;\quad \text{if } \lambda < 0:\ \lambda \leftarrow -\lambda,\ v \leftarrow -v
+                                                                                    && \text{2.2, 2.3}\\
+       r &= w - \lambda v  \;(= A v_{\text{before flip}} - (w^\top v) v_{\text{before flip}})
+                                                                                    && \text{2.4}\\
+       \text{stop if } & \|r\| < tol \ \text{or}\
+         \frac{\min(\|r - r_{old}\|, \|r + r_{old}\|)}{\|r_{old}\|} < tol \ \text{or}\
+         \frac{|\lambda - \lambda_{old}|}{\lambda_{old}} < tol                      && \text{2.5, 2.6}\\
+       v &\leftarrow w / \|w\| \ \text{(classic)} \quad\text{or}\quad
+         v \leftarrow \frac{v + \alpha_i P(r)}{\|v + \alpha_i P(r)\|} \ \text{(Alg. 1b)} && \text{2.8}
+
+    With a callable ``alpha``, a step whose residual grew (``||r|| > ||r_old||``) is rejected
+    (step 2.7): the previous iterate is restored and the next, smaller ``alpha_{i+1}`` is tried
+    from it; the bookkeeping ``lambda_old, r_old`` (step 2.9) is kept.  The rule assumes a
+    decreasing schedule: with a callable that returns a constant, a rejected step is retried at
+    the same size and the iteration can stall (seen with a K-FAC preconditioner on a tanh MLP,
+    where the residual of the preconditioned ascent is not monotone); pass a number for a
+    constant step, which is never rejected.  The two relative-change
+    tests are skipped while ``r_old`` or ``lambda_old`` is still the initial zero.
+
+    **What ``converged`` means.**  Under ``criteria="paper"`` it means *one of the paper's three
+    tests fired*.  The two relative-change tests fire whenever the iteration stalls, e.g. at a
+    ``+-rho`` tie, when ``|lambda_2/lambda_1|`` is close to 1, or when ``||r|| < tol`` is met only
+    because ``A`` is tiny (the test is absolute); so ``converged=True`` does **not** certify an
+    accurate answer.  The honest accuracy is ``residual`` and ``interval`` (an eigenvalue of ``A``
+    lies within ``residual`` of ``eigval``).  ``criteria="residual"`` uses only the scale-free test
+    ``||r|| <= tol * |lambda|``, under which ``converged`` does certify that bound.
+    ``converged=False`` when no test fired within the iteration budget (the paper's caller then
+    skips the regulariser for this batch, Algorithm 2 step 2.2).
+
+    Args:
+      matvec: ``v -> A v`` for symmetric ``A`` (or a dense symmetric matrix).
+      v0: warm start, e.g. the previous batch's eigenvector (step 1); nonzero, finite, shape (n,).
+      tol: stopping tolerance ``epsilon_p`` (paper default 1e-3), ``> 0``.
+      max_iter: iteration budget ``M_p`` (paper default 1000), ``>= 1``.
+      alpha: step size of Algorithm 1b: ``None`` (classic update ``v = w/||w||``), a positive
+        number, or a callable ``i -> alpha_i >= 0`` (a schedule, e.g. ``exp(-4 i - 2)``); a
+        schedule that reaches 0 ends the iteration with ``converged=False``.
+      precond: ``P`` of Algorithm 1b, a callable ``r -> P(r)`` (e.g. K-FAC); ``None`` is the
+        identity.  Given without ``alpha``, ``alpha = 1`` (the paper's default) is used.
+      criteria: ``"paper"`` (the three tests of step 2.6) or ``"residual"``.
+      cap_at_n: also cap the iterations at ``n`` as the authors' code does
+        (``min(n, M_p)``); off by default, since power iteration does not terminate in n steps.
+
+    Returns:
+      :class:`EigResult` with the last *evaluated* (and, with callable ``alpha``, accepted)
+      pair: ``eigvec`` is the (sign-flipped) iterate at which ``A`` was last applied,
+      ``eigval = +-lambda`` its signed Rayleigh quotient, ``rho = |eigval|`` and
+      ``residual = ||r||`` exact without an extra matvec; ``n_matvecs = n_iter``.
+
+    Raises:
+      ValueError: bad ``v0``, ``tol``, ``max_iter``, ``alpha``, ``criteria``, or a matvec /
+        preconditioner output that is not a finite vector of shape (n,).
+
+    Example:
+      >>> import numpy as np
+      >>> A = np.diag([3.0, 1.0, -5.0])
+      >>> res = power_iteration(A, np.ones(3), tol=1e-10, criteria="residual")
+      >>> round(res.eigval, 8), res.converged
+      (-5.0, True)
+
+    References:
+      SRR_NOTES §6, Algorithm 1 (steps 1-4) and Algorithm 1b; Lemma B (§7) for the rate
+      ``|lambda_2/lambda_1|^k`` of the angle and ``|lambda_2/lambda_1|^{2k}`` of ``lambda``.
+    """
+    mv, v, tol, max_iter = _setup(matvec, v0, tol, max_iter)
+    if criteria not in ("paper", "residual"):
+        raise ValueError(f"criteria must be 'paper' or 'residual', got {criteria!r}")
+    if alpha is None and precond is not None:
+        alpha = 1.0
+    if alpha is not None and not callable(alpha):
+        alpha = positive(alpha, "alpha")
+    if precond is not None and not callable(precond):
+        raise ValueError(
+            f"precond must be a callable r -> P(r) or None, got {type(precond).__name__}"
+        )
+    n = v.size
+    if cap_at_n:
+        max_iter = min(max_iter, n)
+
+    # Step 1: v <- v_prev (normalised); lambda_old = 0, r_old = 0, ||r_old|| = 0.
+    v = v / np.linalg.norm(v)
+    lam_old, r_old, rn_old = 0.0, np.zeros(n), 0.0
+    v_acc = None  # the accepted iterate that produced r_old (for step 2.7)
+    best = None  # (eigvec, eigval, ||r||) of the last evaluated accepted pair
+    for i in range(max_iter):
+        w = mv(v)  # 2.1
+        lam = float(w @ v)  # 2.2
+        if lam < 0:  # 2.3: sign flip
+            lam, v = -lam, -v
+            eigval = -lam
+        else:
+            eigval = lam
+        r = w - lam * v  # 2.4
+        rn = float(np.linalg.norm(r))
+        pair = (v, eigval, rn)
+        # 2.5-2.6: stopping tests
+        if criteria == "residual":
+            stop = rn <= tol * lam
+        else:
+            stop = rn < tol
+            if not stop and rn_old > 0.0:
+                change = min(np.linalg.norm(r - r_old), np.linalg.norm(r + r_old))
+                stop = change / rn_old < tol
+            if not stop and lam_old > 0.0:
+                stop = abs(lam - lam_old) / lam_old < tol
+        if stop:
+            return _result(pair, n_mv=i + 1, converged=True, n_iter=i + 1)
+        # 2.7: with a schedule alpha(i), reject a step whose residual grew.
+        if callable(alpha) and v_acc is not None and rn > rn_old:
+            v_base, r_base = v_acc, r_old
+        else:
+            v_base, r_base = v, r
+            v_acc, best = v, pair
+            lam_old, r_old, rn_old = lam, r, rn  # 2.9 (bookkeeping)
+        if i == max_iter - 1:
+            break  # the result is the last evaluated pair: a final update would be discarded
+        # 2.8: update
+        if alpha is None:
+            step = w
+        else:
+            a_i = positive(alpha(i), f"alpha({i})", allow_zero=True) if callable(alpha) else alpha
+            if a_i == 0.0:
+                # The schedule is exhausted (the authors' exp(-4i-2) underflows to 0.0 at
+                # i = 186): the iterate can no longer move, so stop and say it did not converge.
+                return _result(best, n_mv=i + 1, converged=False, n_iter=i + 1)
+            pr = r_base if precond is None else finite_output(precond(r_base), "precond", n=n)
+            step = v_base + a_i * pr
+        norm = float(np.linalg.norm(step))
+        if not (np.isfinite(norm) and norm > 0.0):
+            # A v = 0 is caught by ||r|| = 0 above; this is a degenerate Algorithm 1b step.
+            return _result(best, n_mv=i + 1, converged=False, n_iter=i + 1)
+        v = step / norm
+    return _result(best, n_mv=max_iter, converged=False, n_iter=max_iter)

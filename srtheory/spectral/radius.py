@@ -1,0 +1,202 @@
+"""The spectral radius with both extremes of the spectrum and detection of a ``+-rho`` tie.
+
+:func:`spectral_radius` runs Lanczos (:mod:`srtheory.spectral.krylov`) until both extremes are
+resolved, or power iteration with a Rayleigh--Ritz step on the last two iterates (``_power_rr``,
+``_rayleigh_ritz2``), which resolves the tie that plain power iteration cannot.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from srtheory.spectral._common import _EPS, _TINY, _checked_pair, _Counted, _result, _setup
+from srtheory.spectral.krylov import _lanczos_run
+from srtheory.spectral.result import EigResult
+
+__all__ = ["spectral_radius"]
+
+
+def spectral_radius(
+    matvec, v0, /, *, method: str = "lanczos", tol: float = 1e-8, max_iter: int | None = None
+) -> EigResult:
+    r"""Spectral radius ``rho(A) = max(|lambda_max|, |lambda_min|)`` with both extremes and ties.
+
+    The quantity ``rho_B`` that Algorithm 1 of SRR_NOTES §6 returns (step 3) and the penalty
+    ``max(0, rho - K)`` of §4 uses, computed so that both ends of the spectrum are resolved:
+
+    * ``method="lanczos"``: one Lanczos run (full reorthogonalisation) stopped when *both* extreme
+      Ritz pairs have ``|beta_k s_kj| <= tol * rho``; both residuals are then recomputed
+      (2 extra matvecs).
+    * ``method="power"``: power iteration ``v <- A v/||A v||``, with a Rayleigh--Ritz step on
+      ``span{v_{k-1}, v_k} = span{v_{k-1}, A v_{k-1}}`` (free: both products are known).  At a
+      ``+-rho`` tie plain power iteration never converges -- the iterate alternates between
+      ``a u_+ + b u_-`` and ``a u_+ - b u_-`` while ``||A v|| -> rho`` and the Rayleigh quotient
+      settles at the wrong value ``rho (a^2-b^2)/(a^2+b^2)`` -- but the 2x2 Rayleigh--Ritz
+      problem on that span returns ``+rho`` and ``-rho`` with small residuals.  The other extreme
+      comes from a second power run on the shifted ``A - lambda_1 I`` (whose dominant eigenvalue
+      is ``lambda_other - lambda_1``).  Accepted pairs are recomputed with a matvec.
+
+    ``tie`` is set when ``lambda_max > 0 > lambda_min`` and the magnitudes agree within what the
+    residuals certify: ``| |lambda_max| - |lambda_min| | <= r_max + r_min + 100 eps rho``.  Then
+    ``eigval = +rho`` (the positive member).  ``converged`` means both extremes met
+    ``residual <= tol * rho`` (or, for Lanczos, the Krylov space became invariant).
+
+    Args:
+      matvec: ``v -> A v`` for symmetric ``A`` (or a dense symmetric matrix).
+      v0: start vector (e.g. the previous eigenvector: warm start); nonzero, finite, shape (n,).
+      method: ``"lanczos"`` (default) or ``"power"``.
+      tol: relative residual tolerance ``> 0`` (default 1e-8), relative to ``rho``.
+      max_iter: Lanczos steps (default 300, capped at n) or power steps per run (default 10000).
+
+    Returns:
+      :class:`EigResult` for the eigenvalue of largest modulus (``eigval`` signed), with
+      ``lambda_max``, ``lambda_min`` and ``tie`` filled; ``interval`` contains an eigenvalue.
+
+    Raises:
+      ValueError: bad ``v0``, ``tol``, ``max_iter``, ``method``, or bad matvec output.
+
+    Example:
+      >>> import numpy as np
+      >>> A = np.diag([2.0, -2.0, 1.0])
+      >>> res = spectral_radius(A, np.ones(3), method="power")
+      >>> round(res.rho, 10), res.tie, round(res.lambda_min, 10)
+      (2.0, True, -2.0)
+
+    References:
+      SRR_NOTES §6 (Algorithm 1 returns ``rho_B = |lambda|``), §7 Lemma A (the tie excluded
+      there is what ``tie`` flags); Parlett, *The Symmetric Eigenvalue Problem*, §11-4
+      (Rayleigh--Ritz) and Thm 4.5.1 (residual bound behind ``interval``).
+    """
+    if method not in ("lanczos", "power"):
+        raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}")
+    if max_iter is None:
+        max_iter = 300 if method == "lanczos" else 10_000
+    mv, v, tol, max_iter = _setup(matvec, v0, tol, max_iter)
+    if method == "lanczos":
+        run = _lanczos_run(mv, v, tol, max_iter, ends=("LA", "SA"))
+        top, bottom = run.pairs
+        conv_exact, n_mv, n_iter = run.exact, run.n_mv, run.n_iter
+        rho = max(abs(top[1]), abs(bottom[1]))
+        converged = conv_exact or max(top[2], bottom[2]) <= tol * max(rho, _TINY)
+    else:
+        first = _power_rr(mv, v, tol, max_iter, shift=0.0, scale=None)
+        n_mv, n_iter = first.n_mv, first.n_iter
+        if first.other is not None:  # tie resolved by Rayleigh-Ritz: both extremes known
+            pairs = (first.pair, first.other)
+            converged = first.converged
+        else:
+            sigma = first.pair[1]
+            start = v - (v @ first.pair[0]) * first.pair[0]
+            if not np.linalg.norm(start) > 1e-8 * np.linalg.norm(v):
+                start = v
+            second = _power_rr(mv, start, tol, max_iter, shift=sigma, scale=max(abs(sigma), _TINY))
+            n_mv, n_iter = n_mv + second.n_mv, n_iter + second.n_iter
+            pairs = (first.pair, second.pair)
+            converged = first.converged and second.converged
+        top, bottom = sorted(pairs, key=lambda p: p[1], reverse=True)
+        rho = max(abs(top[1]), abs(bottom[1]))
+        converged = converged and max(top[2], bottom[2]) <= tol * max(rho, _TINY)
+    lam_max, lam_min = top[1], bottom[1]
+    tie = bool(
+        lam_max > 0.0 > lam_min and abs(lam_max + lam_min) <= top[2] + bottom[2] + 100 * _EPS * rho
+    )
+    pick = top if (tie or abs(lam_max) >= abs(lam_min)) else bottom
+    return _result(
+        pick,
+        n_mv=n_mv,
+        converged=bool(converged),
+        n_iter=n_iter,
+        lambda_max=lam_max,
+        lambda_min=lam_min,
+        tie=tie,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# private helpers
+# ---------------------------------------------------------------------------------------------
+
+
+class _PowerRun(NamedTuple):
+    pair: tuple  # (vec, eigval of A, exact residual)
+    other: tuple | None  # the -rho partner when a tie was resolved by Rayleigh-Ritz
+    converged: bool
+    n_mv: int
+    n_iter: int
+
+
+def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale) -> _PowerRun:
+    """Power iteration on ``B = A - shift I`` with a free Rayleigh-Ritz step on
+    ``span{v_{k-1}, v_k}``; eigenvalues reported for ``A``.  Tolerance ``tol * scale`` with
+    ``scale = |theta|`` when ``scale is None``."""
+    start = mv.count
+
+    def bv(x):
+        y = mv(x)
+        return y - shift * x if shift else y
+
+    v = v / np.linalg.norm(v)
+    v_old = w_old = None
+    best = None
+    for k in range(max_iter):
+        w = bv(v)
+        theta = float(v @ w)
+        res = float(np.linalg.norm(w - theta * v))
+        if best is None or res <= best[2]:
+            best = (v, theta + shift, res)
+        thr = tol * (abs(theta) if scale is None else scale)
+        if res <= thr:
+            return _PowerRun((v, theta + shift, res), None, True, mv.count - start, k + 1)
+        if v_old is not None:
+            rr = _rayleigh_ritz2(v_old, w_old, v, w)
+            if rr is not None:
+                (x1, t1, e1), (x2, t2, e2) = rr  # |t1| >= |t2|, residual estimates e
+                thr = tol * (abs(t1) if scale is None else scale)
+                if e1 <= thr:
+                    p1 = _checked_pair(bv, x1)
+                    ok1 = p1[2] <= tol * (abs(p1[1]) if scale is None else scale)
+                    tie_like = (
+                        scale is None
+                        and t1 * t2 < 0
+                        and e2 <= thr
+                        and (abs(abs(t1) - abs(t2)) <= e1 + e2 + 100 * _EPS * abs(t1))
+                    )
+                    if ok1 and tie_like:
+                        p2 = _checked_pair(bv, x2)
+                        other = (p2[0], p2[1] + shift, p2[2])
+                        return _PowerRun(
+                            (p1[0], p1[1] + shift, p1[2]), other, True, mv.count - start, k + 1
+                        )
+                    if ok1:
+                        return _PowerRun(
+                            (p1[0], p1[1] + shift, p1[2]), None, True, mv.count - start, k + 1
+                        )
+        norm = float(np.linalg.norm(w))
+        if norm == 0.0:  # unreachable: B v = 0 gives res = 0 above
+            break  # pragma: no cover
+        v_old, w_old = v, w
+        v = w / norm
+    return _PowerRun(best, None, False, mv.count - start, max_iter)
+
+
+def _rayleigh_ritz2(v1, w1, v2, w2):
+    """Rayleigh-Ritz on ``span{v1, v2}`` given ``w_i = B v_i``; ``None`` if the span is
+    numerically one-dimensional.  Returns two ``(vec, theta, residual)``, larger ``|theta|``
+    first; residuals are computed from the stored products (no matvec)."""
+    c = float(v1 @ v2)
+    z = v2 - c * v1
+    s = float(np.linalg.norm(z))
+    if s <= np.sqrt(_EPS):
+        return None
+    U = np.column_stack([v1, z / s])
+    BU = np.column_stack([w1, (w2 - c * w1) / s])
+    H = U.T @ BU
+    H = 0.5 * (H + H.T)
+    t, S = np.linalg.eigh(H)
+    out = []
+    for j in (1, 0) if abs(t[1]) >= abs(t[0]) else (0, 1):
+        x = U @ S[:, j]
+        out.append((x, float(t[j]), float(np.linalg.norm(BU @ S[:, j] - t[j] * x))))
+    return out
