@@ -570,3 +570,14 @@ def test_alpha_schedule_that_underflows_to_zero_stops_unconverged(rng):
     assert not res.converged
     assert res.n_iter <= 187
     assert np.isfinite(res.eigval) and abs(np.linalg.norm(res.eigvec) - 1) < 1e-12
+
+
+@pytest.mark.parametrize("module", ["power", "krylov", "radius", "result"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"srtheory.spectral.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 0 or module == "result"
