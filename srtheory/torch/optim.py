@@ -269,6 +269,7 @@ class SRR(torch.optim.Optimizer):
                     stacklevel=2,
                 )
         self._counters = SRRCounters()
+        self._eigvec_flat = (None, [])  # (flat vector, the views of it stored in self.state)
         self.last_step: SRRStepInfo | None = None
 
     # ------------------------------------------------------------------ public API
@@ -545,21 +546,11 @@ class SRR(torch.optim.Optimizer):
     def _get_eigvec(self, params):
         if all("eigvec" in self.state[p] for p in params):
             parts = [self.state[p]["eigvec"] for p in params]
-            base = parts[0]._base
-            # stored by _set_eigvec as consecutive views of one flat vector that nothing changes
-            # in place: hand that vector over instead of a copy (a loaded state_dict holds
-            # separate tensors and is flattened)
-            if (
-                base is not None
-                and base.ndim == 1
-                and base.numel() == sum(t.numel() for t in parts)
-                and all(t._base is base for t in parts)
-                and all(
-                    t.data_ptr() == base.data_ptr() + off * base.element_size()
-                    for t, off in zip(parts, _offsets(parts))
-                )
-            ):
-                return base
+            # the views _set_eigvec stored (nothing changes them in place): hand over their flat
+            # vector instead of a copy; after load_state_dict the state holds other tensors
+            flat, views = self._eigvec_flat
+            if len(views) == len(parts) and all(a is b for a, b in zip(parts, views)):
+                return flat
             return flatten(parts)
         n = sum(p.numel() for p in params)
         return torch.full((n,), 1.0 / math.sqrt(n), dtype=params[0].dtype, device=params[0].device)
@@ -569,8 +560,10 @@ class SRR(torch.optim.Optimizer):
         # changed afterwards: store views of it (the stored vector is replaced, never updated in
         # place, so a state_dict taken earlier keeps its own vector)
         v = v.detach()
-        for p, vi in zip(params, unflatten(v, params)):
+        views = unflatten(v, params)
+        for p, vi in zip(params, views):
             self.state[p]["eigvec"] = vi
+        self._eigvec_flat = (v, views)
 
     @staticmethod
     def _call(closure, params):
@@ -598,14 +591,6 @@ class _RNG:
         torch.set_rng_state(self.cpu)
         for d, s in zip(self.devices, self.cuda):
             torch.cuda.set_rng_state(s, d)
-
-
-def _offsets(parts):
-    out, start = [], 0
-    for t in parts:
-        out.append(start)
-        start += t.numel()
-    return out
 
 
 def _same_direction(u, v) -> bool:
