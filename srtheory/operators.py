@@ -15,7 +15,6 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from srtheory._validation import finite_output, positive_int
-from srtheory.testing import tolerance
 
 __all__ = ["as_linear_operator", "as_matvec"]
 
@@ -144,7 +143,7 @@ def _check_square(shape, n) -> None:
 
 
 def _check_asymmetry(asym: float, scale: float) -> None:
-    allowed = tolerance(np.float64, factor=100) * scale
+    allowed = 100 * float(np.finfo(np.float64).eps) * scale
     if asym > allowed:
         raise ValueError(
             f"matrix is not symmetric: max |A - A^T| = {asym:.3e} > {allowed:.3e} "

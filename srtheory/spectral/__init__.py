@@ -26,9 +26,13 @@ What is where (the four public names are importable from ``srtheory.spectral`` i
 
 """
 
+from srtheory.spectral.config import EIG_METHODS, EigConfig, eig_solve
 from srtheory.spectral.krylov import lanczos
 from srtheory.spectral.power import power_iteration
 from srtheory.spectral.radius import spectral_radius
 from srtheory.spectral.result import EigResult
 
-__all__ = ["EigResult", "lanczos", "power_iteration", "spectral_radius"]
+__all__ = [
+    "EIG_METHODS", "EigConfig", "EigResult", "eig_solve", "lanczos", "power_iteration",
+    "spectral_radius",
+]

@@ -2,7 +2,8 @@
 
 :func:`lanczos` returns one extreme eigenpair (largest magnitude, largest or smallest).  The run
 itself (``_lanczos_run``) also serves :func:`srtheory.spectral.spectral_radius`, which stops it
-only when both extreme Ritz pairs pass the test.
+only when both extreme Ritz pairs pass the test.  Written once for NumPy arrays and torch tensors
+(:mod:`srtheory.backend`); the small tridiagonal problem is solved on the host in float64.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def lanczos(
     """
     if which not in ("LM", "LA", "SA"):
         raise ValueError(f"which must be 'LM', 'LA' or 'SA', got {which!r}")
-    mv, v, tol, max_iter = _setup(matvec, v0, tol, max_iter)
+    mv, v, tol, max_iter, ops = _setup(matvec, v0, tol, max_iter)
     run = _lanczos_run(mv, v, tol, max_iter, ends=(which,))
     (pair,) = run.pairs
     lam_max, lam_min = run.extremes
@@ -94,6 +95,7 @@ def lanczos(
     rho = abs(pair[1])
     converged = run.exact or pair[2] <= tol * max(rho, _TINY)
     return _result(
+        ops,
         pair,
         n_mv=run.n_mv,
         converged=converged,
@@ -118,19 +120,21 @@ class _LanczosRun(NamedTuple):
 
 def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends) -> _LanczosRun:
     """Lanczos with full reorthogonalisation until every end in ``ends`` passes its test."""
-    n = v.size
+    ops = mv.ops
+    n = mv.n
     m = min(max_iter, n)
-    Q = np.zeros((n, min(m, 32)))  # grown by doubling: m may be large, the run short
+    Q = ops.basis_new(n, min(m, 32), v)  # grown by doubling: m may be large, the run short
     alphas, betas = np.zeros(m), np.zeros(m)
-    Q[:, 0] = v / np.linalg.norm(v)
+    ops.basis_set(Q, 0, ops.normalize(v))
     anorm = 0.0
     for k in range(m):
-        w = mv(Q[:, k])
-        alphas[k] = Q[:, k] @ w
-        w = w - alphas[k] * Q[:, k] - (betas[k - 1] * Q[:, k - 1] if k > 0 else 0.0)
+        q = ops.basis_column(Q, k)
+        w = mv(q)
+        alphas[k] = ops.dot(q, w)
+        w = w - alphas[k] * q - (betas[k - 1] * ops.basis_column(Q, k - 1) if k > 0 else 0.0)
         for _ in range(2):  # full reorthogonalisation, twice is enough
-            w = w - Q[:, : k + 1] @ (Q[:, : k + 1].T @ w)
-        beta = float(np.linalg.norm(w))
+            w = ops.basis_project_out(Q, k + 1, w)
+        beta = ops.norm(w)
         theta, S = _tridiag_eigh(alphas[: k + 1], betas[:k])
         anorm = max(anorm, abs(theta[0]), abs(theta[-1]), beta)
         exact = k + 1 == n or beta <= 10 * n * _EPS * anorm
@@ -148,15 +152,15 @@ def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends) -> _LanczosRun:
         else:
             ok = all(ritz_res[j] <= tol * max(rho_est, _TINY) for j in idx)
         if ok or exact or k + 1 == m:
-            basis = Q[:, : k + 1]
-            pairs = tuple(_checked_pair(mv, basis @ S[:, j]) for j in idx)
+            pairs = tuple(_checked_pair(ops, mv, ops.basis_combine(Q, k + 1, S[:, j])) for j in idx)
             scale = max(max(abs(p[1]) for p in pairs), _TINY)
             good = all(p[2] <= tol * (abs(p[1]) if len(ends) == 1 else scale) for p in pairs)
             if good or exact or k + 1 == m:
                 return _LanczosRun(pairs, (theta[-1], theta[0]), exact, mv.count, k + 1)
-        if k + 1 == Q.shape[1]:
-            Q = np.concatenate([Q, np.zeros((n, min(Q.shape[1], m - Q.shape[1])))], axis=1)
-        Q[:, k + 1] = w / beta
+        cap = ops.basis_capacity(Q)
+        if k + 1 == cap:
+            Q = ops.basis_grow(Q, min(cap, m - cap))
+        ops.basis_set(Q, k + 1, w / beta)
         betas[k] = beta
     raise AssertionError("unreachable")  # pragma: no cover
 

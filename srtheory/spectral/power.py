@@ -1,7 +1,8 @@
 """Algorithm 1 (and 1b) of SRR_NOTES §6: the paper's warm-started power iteration.
 
 :func:`power_iteration` follows the notes step for step: sign flip, residual, the three stopping
-tests, and the step size and preconditioner of Algorithm 1b.
+tests, and the step size and preconditioner of Algorithm 1b.  Written once for NumPy arrays and
+torch tensors (:mod:`srtheory.backend`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srtheory._validation import finite_output, positive
+from srtheory._validation import positive
 from srtheory.spectral._common import _result, _setup
 from srtheory.spectral.result import EigResult
 
@@ -25,7 +26,7 @@ def power_iteration(
     tol: float = 1e-3,
     max_iter: int = 1000,
     alpha=None,
-    precond: Callable[[np.ndarray], np.ndarray] | None = None,
+    precond: Callable | None = None,
     criteria: str = "paper",
     cap_at_n: bool = False,
 ) -> EigResult:
@@ -69,6 +70,8 @@ def power_iteration(
     Args:
       matvec: ``v -> A v`` for symmetric ``A`` (or a dense symmetric matrix).
       v0: warm start, e.g. the previous batch's eigenvector (step 1); nonzero, finite, shape (n,).
+        A NumPy vector runs the float64 reference; a ``torch.Tensor`` runs the same steps on
+        torch tensors of its dtype and device (``matvec`` then takes and returns tensors).
       tol: stopping tolerance ``epsilon_p`` (paper default 1e-3), ``> 0``.
       max_iter: iteration budget ``M_p`` (paper default 1000), ``>= 1``.
       alpha: step size of Algorithm 1b: ``None`` (classic update ``v = w/||w||``), a positive
@@ -101,7 +104,7 @@ def power_iteration(
       SRR_NOTES §6, Algorithm 1 (steps 1-4) and Algorithm 1b; Lemma B (§7) for the rate
       ``|lambda_2/lambda_1|^k`` of the angle and ``|lambda_2/lambda_1|^{2k}`` of ``lambda``.
     """
-    mv, v, tol, max_iter = _setup(matvec, v0, tol, max_iter)
+    mv, v, tol, max_iter, ops = _setup(matvec, v0, tol, max_iter)
     if criteria not in ("paper", "residual"):
         raise ValueError(f"criteria must be 'paper' or 'residual', got {criteria!r}")
     if alpha is None and precond is not None:
@@ -112,25 +115,26 @@ def power_iteration(
         raise ValueError(
             f"precond must be a callable r -> P(r) or None, got {type(precond).__name__}"
         )
-    n = v.size
+    n = mv.n
     if cap_at_n:
         max_iter = min(max_iter, n)
 
-    # Step 1: v <- v_prev (normalised); lambda_old = 0, r_old = 0, ||r_old|| = 0.
-    v = v / np.linalg.norm(v)
-    lam_old, r_old, rn_old = 0.0, np.zeros(n), 0.0
+    # Step 1: v <- v_prev (normalised); lambda_old = 0, r_old = 0, ||r_old|| = 0 (r_old itself is
+    # never read while ||r_old|| = 0, so it starts as None).
+    v = ops.normalize(v)
+    lam_old, r_old, rn_old = 0.0, None, 0.0
     v_acc = None  # the accepted iterate that produced r_old (for step 2.7)
     best = None  # (eigvec, eigval, ||r||) of the last evaluated accepted pair
     for i in range(max_iter):
         w = mv(v)  # 2.1
-        lam = float(w @ v)  # 2.2
+        lam = ops.dot(w, v)  # 2.2
         if lam < 0:  # 2.3: sign flip
             lam, v = -lam, -v
             eigval = -lam
         else:
             eigval = lam
-        r = w - lam * v  # 2.4
-        rn = float(np.linalg.norm(r))
+        r = ops.sub_scaled(w, v, lam)  # 2.4
+        rn = ops.norm(r)
         pair = (v, eigval, rn)
         # 2.5-2.6: stopping tests
         if criteria == "residual":
@@ -138,12 +142,12 @@ def power_iteration(
         else:
             stop = rn < tol
             if not stop and rn_old > 0.0:
-                change = min(np.linalg.norm(r - r_old), np.linalg.norm(r + r_old))
+                change = min(ops.norm(r - r_old), ops.norm(r + r_old))
                 stop = change / rn_old < tol
             if not stop and lam_old > 0.0:
                 stop = abs(lam - lam_old) / lam_old < tol
         if stop:
-            return _result(pair, n_mv=i + 1, converged=True, n_iter=i + 1)
+            return _result(ops, pair, n_mv=i + 1, converged=True, n_iter=i + 1)
         # 2.7: with a schedule alpha(i), reject a step whose residual grew.
         if callable(alpha) and v_acc is not None and rn > rn_old:
             v_base, r_base = v_acc, r_old
@@ -161,12 +165,12 @@ def power_iteration(
             if a_i == 0.0:
                 # The schedule is exhausted (the authors' exp(-4i-2) underflows to 0.0 at
                 # i = 186): the iterate can no longer move, so stop and say it did not converge.
-                return _result(best, n_mv=i + 1, converged=False, n_iter=i + 1)
-            pr = r_base if precond is None else finite_output(precond(r_base), "precond", n=n)
+                return _result(ops, best, n_mv=i + 1, converged=False, n_iter=i + 1)
+            pr = r_base if precond is None else ops.checked(precond(r_base), "precond", n, v)
             step = v_base + a_i * pr
-        norm = float(np.linalg.norm(step))
+        norm = ops.norm(step)
         if not (np.isfinite(norm) and norm > 0.0):
             # A v = 0 is caught by ||r|| = 0 above; this is a degenerate Algorithm 1b step.
-            return _result(best, n_mv=i + 1, converged=False, n_iter=i + 1)
+            return _result(ops, best, n_mv=i + 1, converged=False, n_iter=i + 1)
         v = step / norm
-    return _result(best, n_mv=max_iter, converged=False, n_iter=max_iter)
+    return _result(ops, best, n_mv=max_iter, converged=False, n_iter=max_iter)

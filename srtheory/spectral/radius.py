@@ -2,7 +2,8 @@
 
 :func:`spectral_radius` runs Lanczos (:mod:`srtheory.spectral.krylov`) until both extremes are
 resolved, or power iteration with a Rayleigh--Ritz step on the last two iterates (``_power_rr``,
-``_rayleigh_ritz2``), which resolves the tie that plain power iteration cannot.
+``_rayleigh_ritz2``), which resolves the tie that plain power iteration cannot.  Written once
+for NumPy arrays and torch tensors (:mod:`srtheory.backend`).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def spectral_radius(
         raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}")
     if max_iter is None:
         max_iter = 300 if method == "lanczos" else 10_000
-    mv, v, tol, max_iter = _setup(matvec, v0, tol, max_iter)
+    mv, v, tol, max_iter, ops = _setup(matvec, v0, tol, max_iter)
     if method == "lanczos":
         run = _lanczos_run(mv, v, tol, max_iter, ends=("LA", "SA"))
         top, bottom = run.pairs
@@ -88,8 +89,8 @@ def spectral_radius(
             converged = first.converged
         else:
             sigma = first.pair[1]
-            start = v - (v @ first.pair[0]) * first.pair[0]
-            if not np.linalg.norm(start) > 1e-8 * np.linalg.norm(v):
+            start = v - ops.dot(v, first.pair[0]) * first.pair[0]
+            if not ops.norm(start) > 1e-8 * ops.norm(v):
                 start = v
             second = _power_rr(mv, start, tol, max_iter, shift=sigma, scale=max(abs(sigma), _TINY))
             n_mv, n_iter = n_mv + second.n_mv, n_iter + second.n_iter
@@ -104,6 +105,7 @@ def spectral_radius(
     )
     pick = top if (tie or abs(lam_max) >= abs(lam_min)) else bottom
     return _result(
+        ops,
         pick,
         n_mv=n_mv,
         converged=bool(converged),
@@ -131,31 +133,32 @@ def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale) -> _PowerR
     """Power iteration on ``B = A - shift I`` with a free Rayleigh-Ritz step on
     ``span{v_{k-1}, v_k}``; eigenvalues reported for ``A``.  Tolerance ``tol * scale`` with
     ``scale = |theta|`` when ``scale is None``."""
+    ops = mv.ops
     start = mv.count
 
     def bv(x):
         y = mv(x)
         return y - shift * x if shift else y
 
-    v = v / np.linalg.norm(v)
+    v = ops.normalize(v)
     v_old = w_old = None
     best = None
     for k in range(max_iter):
         w = bv(v)
-        theta = float(v @ w)
-        res = float(np.linalg.norm(w - theta * v))
+        theta = ops.dot(v, w)
+        res = ops.norm(w - theta * v)
         if best is None or res <= best[2]:
             best = (v, theta + shift, res)
         thr = tol * (abs(theta) if scale is None else scale)
         if res <= thr:
             return _PowerRun((v, theta + shift, res), None, True, mv.count - start, k + 1)
         if v_old is not None:
-            rr = _rayleigh_ritz2(v_old, w_old, v, w)
+            rr = _rayleigh_ritz2(ops, v_old, w_old, v, w)
             if rr is not None:
                 (x1, t1, e1), (x2, t2, e2) = rr  # |t1| >= |t2|, residual estimates e
                 thr = tol * (abs(t1) if scale is None else scale)
                 if e1 <= thr:
-                    p1 = _checked_pair(bv, x1)
+                    p1 = _checked_pair(ops, bv, x1)
                     ok1 = p1[2] <= tol * (abs(p1[1]) if scale is None else scale)
                     tie_like = (
                         scale is None
@@ -164,7 +167,7 @@ def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale) -> _PowerR
                         and (abs(abs(t1) - abs(t2)) <= e1 + e2 + 100 * _EPS * abs(t1))
                     )
                     if ok1 and tie_like:
-                        p2 = _checked_pair(bv, x2)
+                        p2 = _checked_pair(ops, bv, x2)
                         other = (p2[0], p2[1] + shift, p2[2])
                         return _PowerRun(
                             (p1[0], p1[1] + shift, p1[2]), other, True, mv.count - start, k + 1
@@ -173,7 +176,7 @@ def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale) -> _PowerR
                         return _PowerRun(
                             (p1[0], p1[1] + shift, p1[2]), None, True, mv.count - start, k + 1
                         )
-        norm = float(np.linalg.norm(w))
+        norm = ops.norm(w)
         if norm == 0.0:  # unreachable: B v = 0 gives res = 0 above
             break  # pragma: no cover
         v_old, w_old = v, w
@@ -181,22 +184,24 @@ def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale) -> _PowerR
     return _PowerRun(best, None, False, mv.count - start, max_iter)
 
 
-def _rayleigh_ritz2(v1, w1, v2, w2):
+def _rayleigh_ritz2(ops, v1, w1, v2, w2):
     """Rayleigh-Ritz on ``span{v1, v2}`` given ``w_i = B v_i``; ``None`` if the span is
     numerically one-dimensional.  Returns two ``(vec, theta, residual)``, larger ``|theta|``
-    first; residuals are computed from the stored products (no matvec)."""
-    c = float(v1 @ v2)
+    first; residuals are computed from the stored products (no matvec).  The 2 x 2 problem is
+    solved on the host in float64."""
+    c = ops.dot(v1, v2)
     z = v2 - c * v1
-    s = float(np.linalg.norm(z))
+    s = ops.norm(z)
     if s <= np.sqrt(_EPS):
         return None
-    U = np.column_stack([v1, z / s])
-    BU = np.column_stack([w1, (w2 - c * w1) / s])
-    H = U.T @ BU
+    U = ops.stack_columns([v1, z / s])
+    BU = ops.stack_columns([w1, (w2 - c * w1) / s])
+    H = ops.to_host(U.T @ BU)
     H = 0.5 * (H + H.T)
     t, S = np.linalg.eigh(H)
     out = []
     for j in (1, 0) if abs(t[1]) >= abs(t[0]) else (0, 1):
-        x = U @ S[:, j]
-        out.append((x, float(t[j]), float(np.linalg.norm(BU @ S[:, j] - t[j] * x))))
+        sj = ops.from_host(S[:, j], U)
+        x = U @ sj
+        out.append((x, float(t[j]), ops.norm(BU @ sj - float(t[j]) * x)))
     return out

@@ -1,4 +1,4 @@
-"""The result of every eigen-solver of :mod:`srtheory.spectral`: :class:`EigResult`.
+"""The result of every eigen-solver of :mod:`srtheory.spectral`, on either backend: :class:`EigResult`.
 
 Its ``residual`` is ``||A v - lambda v||`` of the returned pair, computed from a matvec of that
 very vector (never stale), so that ``EigResult.interval`` provably contains an eigenvalue of
@@ -20,7 +20,8 @@ class EigResult(NamedTuple):
     Fields:
       rho: ``|eigval|``.
       eigval: signed eigenvalue estimate, the Rayleigh quotient ``eigvec^T A eigvec``.
-      eigvec: unit 2-norm vector, shape ``(n,)``.
+      eigvec: unit 2-norm vector, shape ``(n,)``: a float64 ``ndarray`` (a copy) for a NumPy
+        start vector; a ``torch.Tensor`` on the start vector's device and dtype for a torch one.
       residual: ``||A eigvec - eigval eigvec||_2`` of the returned pair, from a matvec of
         ``eigvec`` itself (never a stale value).
       n_matvecs: every call of the matvec, including a final residual recomputation.
@@ -34,7 +35,7 @@ class EigResult(NamedTuple):
 
     rho: float
     eigval: float
-    eigvec: np.ndarray
+    eigvec: np.ndarray  # or torch.Tensor (the backend of v0)
     residual: float
     n_matvecs: int
     converged: bool

@@ -1,30 +1,39 @@
-"""Eigen-solvers on torch tensors: the paper's power iteration, Lanczos, spectral radius.
+"""Eigen-solvers on torch tensors: the reference's own solvers, restricted to tensor inputs.
 
-A line-by-line port of :mod:`srtheory.spectral` (the specification: same algorithms, stopping
-rules, counts and result fields) for a ``matvec`` taking and returning flat 1-D tensors on any
-device.  Scalars that steer the iteration are read back as Python floats (one device sync per
-iteration); the small Lanczos tridiagonal and the 2×2 Rayleigh-Ritz problems are solved with
-NumPy in float64 on the host, exactly as in the reference.  A dense symmetric ``torch.Tensor``
-may be passed in place of ``matvec``.
-
-What is where, module for module as in :mod:`srtheory.spectral` (the four public names are
-importable from ``srtheory.torch.spectral`` itself):
-
-* :mod:`~srtheory.torch.spectral.result` -- :class:`EigResult`;
-* :mod:`~srtheory.torch.spectral.power` -- :func:`power_iteration` (Algorithm 1 and 1b);
-* :mod:`~srtheory.torch.spectral.krylov` -- :func:`lanczos` and the Lanczos run that
-  :func:`spectral_radius` shares;
-* :mod:`~srtheory.torch.spectral.radius` -- :func:`spectral_radius` and its power iteration
-  with a Rayleigh-Ritz step on the last two iterates;
-* ``srtheory.torch.spectral._common`` -- private helpers: the reference's (counted and checked
-  matvec, input checks, result constructor, exact residual of a candidate, constants) and the
-  torch-only ``_norm``, ``_check_out``, ``_positive``, ``_nonneg``.
-
+:mod:`srtheory.spectral` is written once against a small array-operations layer
+(:mod:`srtheory.backend`) with a NumPy and a torch implementation, so the paper's power iteration,
+Lanczos and the spectral radius run the same steps, stopping rules and counts on both backends.
+This module offers them under the torch backend's names; each requires ``v0`` to be a
+``torch.Tensor`` (a dense symmetric ``torch.Tensor`` may be passed in place of ``matvec``) and
+returns an :class:`EigResult` whose ``eigvec`` is a tensor on ``v0``'s device and dtype.  Scalars
+that steer the iteration are read back as Python floats (one device sync each); the Lanczos
+tridiagonal and the 2 x 2 Rayleigh--Ritz problems are solved on the host in float64.
 """
 
-from srtheory.torch.spectral.krylov import lanczos
-from srtheory.torch.spectral.power import power_iteration
-from srtheory.torch.spectral.radius import spectral_radius
-from srtheory.torch.spectral.result import EigResult
+from __future__ import annotations
 
-__all__ = ["EigResult", "power_iteration", "lanczos", "spectral_radius"]
+import functools
+
+import torch
+
+from srtheory import spectral as _reference
+from srtheory.spectral import EigResult
+
+__all__ = ["EigResult", "lanczos", "power_iteration", "spectral_radius"]
+
+
+def _tensor_start(solver):
+    """``solver`` with the check that the start vector is a tensor (the torch backend's contract)."""
+
+    @functools.wraps(solver)
+    def solve(matvec, v0, /, **options):
+        if not isinstance(v0, torch.Tensor):
+            raise ValueError(f"v0 must be a torch.Tensor, got {type(v0).__name__}")
+        return solver(matvec, v0, **options)
+
+    return solve
+
+
+power_iteration = _tensor_start(_reference.power_iteration)
+lanczos = _tensor_start(_reference.lanczos)
+spectral_radius = _tensor_start(_reference.spectral_radius)

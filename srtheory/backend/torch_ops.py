@@ -1,0 +1,136 @@
+"""The eigen-solvers' array operations on torch tensors (any floating dtype, any device).
+
+The names and contracts are listed in :mod:`srtheory.backend`.  What kept the former torch copy
+of the solvers fast is kept here: ``w - a v`` without a temporary (``torch.sub`` with ``alpha``),
+no copy of the returned eigenvector (the solvers never write into it), the Lanczos basis stored as
+rows (``Q[:k]`` is a contiguous view) and grown by doubling, and one host sync per scalar that
+steers the iteration.  Small matrices (the tridiagonal ``T_k``, 2 x 2 Rayleigh--Ritz problems) go
+to the host in float64, as in the reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from srtheory.torch._util import all_finite
+
+name = "torch"
+
+
+def prepare(A, v0, /):
+    """``(matvec, v, n)`` for a matvec callable or a dense symmetric ``torch.Tensor`` and a start
+    tensor ``v0`` (1-D, floating, finite, nonzero); ``v`` is a private copy."""
+    if not isinstance(v0, torch.Tensor):
+        raise ValueError(f"v0 must be a torch.Tensor, got {type(v0).__name__}")
+    v = v0.detach()
+    if v.ndim != 1 or v.numel() == 0:
+        raise ValueError(f"v0 must be a non-empty 1-D tensor, got shape {tuple(v.shape)}")
+    if not v.is_floating_point():
+        raise ValueError(f"v0 must be a floating-point tensor, got dtype {v.dtype}")
+    if not bool(torch.isfinite(v).all()):
+        raise ValueError("v0 contains NaN or inf; expected finite values")
+    if not bool(torch.any(v)):
+        raise ValueError("v0 is the zero vector; expected a nonzero start vector")
+    n = v.numel()
+    if isinstance(A, torch.Tensor):
+        M = A.detach()
+        if tuple(M.shape) != (n, n):
+            raise ValueError(f"matrix has shape {tuple(M.shape)}; expected ({n}, {n})")
+        if not bool(torch.isfinite(M).all()):
+            raise ValueError("matrix contains NaN or inf")
+        asym = float((M - M.T).abs().max())
+        tiny = float(np.finfo(np.float64).tiny)
+        if asym > 100 * torch.finfo(M.dtype).eps * max(float(M.abs().max()), tiny):
+            raise ValueError(f"matrix is not symmetric: max |A - A^T| = {asym:.3e}")
+        M = M.to(dtype=v.dtype, device=v.device)
+
+        def mv(x):
+            return M @ x
+    elif callable(A):
+        mv = A
+    else:
+        raise ValueError(
+            f"matvec must be callable or a square torch.Tensor, got {type(A).__name__}"
+        )
+    return mv, v.clone(), n
+
+
+def checked(y, what: str, n: int, like, /):
+    if isinstance(y, torch.Tensor):
+        y = y.detach()
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) != (n,):
+        shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"{what} returned {shape}; expected a tensor of shape ({n},)")
+    if not all_finite(y):
+        raise ValueError(f"{what} returned NaN or inf; expected finite values")
+    return y.to(dtype=like.dtype, device=like.device)
+
+
+def copy(x, /):
+    return x.clone()
+
+
+def dot(x, y, /) -> float:
+    return float(torch.dot(x, y))
+
+
+def norm(x, /) -> float:
+    return float(torch.linalg.vector_norm(x))
+
+
+def normalize(x, /):
+    return x / torch.linalg.vector_norm(x)
+
+
+def sub_scaled(w, v, a: float, /):
+    return torch.sub(w, v, alpha=a)
+
+
+def export(x, /):
+    # always a tensor private to the solve (made from its own copy of v0, never changed in
+    # place), so it is handed over without another copy
+    return x
+
+
+def stack_columns(xs, /):
+    return torch.stack(list(xs), dim=1)
+
+
+def to_host(M, /):
+    return M.detach().double().cpu().numpy()
+
+
+def from_host(s, like, /):
+    return torch.as_tensor(s, dtype=like.dtype, device=like.device)
+
+
+def basis_new(n: int, cap: int, like, /):
+    return torch.zeros((cap, n), dtype=like.dtype, device=like.device)
+
+
+def basis_capacity(Q, /) -> int:
+    return Q.shape[0]
+
+
+def basis_grow(Q, extra: int, /):
+    grow = torch.zeros((extra, Q.shape[1]), dtype=Q.dtype, device=Q.device)
+    return torch.cat([Q, grow])
+
+
+def basis_column(Q, k: int, /):
+    return Q[k]
+
+
+def basis_set(Q, k: int, x, /) -> None:
+    Q[k] = x
+
+
+def basis_project_out(Q, k: int, w, /):
+    Qk = Q[:k]
+    return w - Qk.T @ (Qk @ w)
+
+
+def basis_combine(Q, k: int, s, /):
+    Qk = Q[:k]
+    return Qk.T @ torch.as_tensor(s, dtype=Qk.dtype, device=Qk.device)
