@@ -150,6 +150,12 @@ def test_solvers_agree_with_eigh(solver, be, p):
         allow = res.residual + ROUND * rho
         if p.kind == "clustered":
             allow += 2e-4 * rho  # members of the top cluster lie within 1e-4 rho of it
+        if p.kind == "near_tie" and tol >= (1 - p.ratio) ** 2:
+            # The residual test cannot separate two eigenvalues closer than it resolves: a mix
+            # a u1 + b u2 of a near tie (gap delta rho) has residual |ab| delta rho, so at float32's
+            # tol 1.2e-4 a gap of 1e-3 passes on a mix (seen: -0.9990 for -1 with residual
+            # 7.5e-5, ratio 0.999).  The certified statement is then rho within gap + residual.
+            allow += (1 - p.ratio) * rho
         assert err <= allow, f"{p.kind}: rho {res.rho!r} vs {rho!r}"
     elif solver == "lanczos":
         assert res.residual > tol * res.rho
@@ -157,8 +163,14 @@ def test_solvers_agree_with_eigh(solver, be, p):
     if solver != "lanczos" and res.converged:
         assert res.lambda_min <= res.lambda_max
         width = 2e-4 * rho if p.kind == "clustered" else 0.0
-        for est, t in ((res.lambda_max, true[-1]), (res.lambda_min, true[0])):
-            assert abs(est - t) <= tol * rho + width + ROUND * rho
+        ends = ((res.lambda_max, true[-1], true[-2 if true.size > 1 else -1]),
+                (res.lambda_min, true[0], true[1 if true.size > 1 else 0]))
+        for est, t, t_next in ends:
+            # in float64 the end is resolved to the tolerance; at float32's tol (1.2e-4) an end
+            # with a neighbour closer than the residual resolves may come out as a mix of the two
+            # (seen: 0.48726 for 0.48855 next to 0.4823): within the gap to the neighbour
+            near = abs(t - t_next) if be.dtype == "float32" else 0.0
+            assert abs(est - t) <= tol * rho + width + ROUND * rho + near
         if be.dtype != "float32":
             assert res.tie == (p.kind == "exact_tie"), (p.kind, res.lambda_max, res.lambda_min)
         else:
@@ -419,10 +431,20 @@ def _recording(A):
     return mv, seen
 
 
-def test_paper_residual_test_fires_at_an_eigenvector(rng):
+def test_paper_residual_test_fires_at_a_warm_start(rng):
     A, Q = planted_symmetric(np.array([2.0, -1.0, 0.5]), rng)
-    res = power_iteration(A, Q[:, 1], tol=1e-3)  # an eigenvector of -1 (not dominant)
-    assert res.converged and res.n_iter == 1 and abs(res.eigval + 1.0) <= ROUND
+    res = power_iteration(A, Q[:, 0] + 1e-5 * Q[:, 1], tol=1e-3)  # near the dominant eigenvector
+    assert res.converged and res.n_iter == 1 and abs(res.eigval - 2.0) <= 1e-9
+    assert res.notes == ()  # a good warm start is not restarted
+
+
+def test_start_on_an_exact_eigenvector_is_restarted_once(rng):
+    # an exact eigenvector of -1 (not dominant): the paper's test would fire at once on the
+    # wrong eigenvalue; the start is restarted (one matvec spent) and the dominant one found
+    A, Q = planted_symmetric(np.array([2.0, -1.0, 0.5]), rng)
+    res = power_iteration(A, Q[:, 1], tol=1e-10, criteria="residual")
+    assert res.converged and abs(res.eigval - 2.0) <= 1e-9
+    assert len(res.notes) == 1 and "restarted" in res.notes[0]
 
 
 def test_sign_flip_and_classic_update(rng):
@@ -490,12 +512,13 @@ def test_cap_at_n_and_lanczos_cap(rng):
 
 
 def test_lanczos_breakdown_is_exact(rng):
+    # a start in the invariant span{e_1, e_2} (which holds the dominant eigenvector): the Krylov
+    # space stops growing at k = 2, and the Ritz pair there is exact
     A = np.diag([1.0, 4.0, -2.0, 0.5])
-    e = np.zeros(4)
-    e[1] = 1.0
+    e = np.array([1.0, 1.0, 0.0, 0.0])
     res = lanczos(A, e)
-    assert res.converged and res.n_iter == 1 and res.n_matvecs == 2
-    assert res.eigval == 4.0 and res.residual == 0.0
+    assert res.converged and res.n_iter == 2 and res.n_matvecs == 3
+    assert abs(res.eigval - 4.0) <= 4 * ROUND and res.residual <= 4 * ROUND and res.notes == ()
 
 
 @pytest.mark.parametrize("be", BACKENDS)

@@ -14,7 +14,9 @@ Each module provides the same names:
 ``prepare(A, v0)``        checked operator and start: ``(raw matvec, private copy of v0, n)``
 ``checked(y, what, n, like)``  a user callable's output, checked (finite, shape ``(n,)``) and cast
 ``copy(x)``               an independent copy (what a matvec receives)
-``dot(x, y)``, ``norm(x)``  Python floats (the scalars that steer the iteration)
+``dot(x, y)``, ``norm(x)``  Python floats (the scalars that steer the iteration); below float64
+                          accumulated in float64
+``max_abs(x)``, ``eps(x)``  ``max |x_i|`` and the machine epsilon of ``x``'s dtype
 ``normalize(x)``          ``x / ||x||`` as an array
 ``sub_scaled(w, v, a)``   ``w - a v``
 ``export(x)``             the eigenvector handed to the caller

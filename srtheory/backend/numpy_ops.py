@@ -38,6 +38,14 @@ def norm(x, /) -> float:
     return float(np.linalg.norm(x))
 
 
+def max_abs(x, /) -> float:
+    return float(np.max(np.abs(x))) if x.size else 0.0
+
+
+def eps(x, /) -> float:
+    return float(np.finfo(np.float64).eps)
+
+
 def normalize(x, /):
     return x / np.linalg.norm(x)
 

@@ -1,12 +1,18 @@
 """Private helpers shared by the solvers of :mod:`srtheory.spectral` (both backends).
 
-The counted and checked matvec (:class:`_Counted`), the input checks (:func:`_setup`, which also
-picks the array operations from the start vector's type, :mod:`srtheory.backend`), the
-:class:`~srtheory.spectral.result.EigResult` constructor (:func:`_result`), one matvec for the
-exact residual of a candidate eigenvector (:func:`_checked_pair`), and the float64 constants.
+* :class:`_Counted` -- the counted, checked and (if need be) power-of-two scaled matvec;
+* :func:`_setup` -- input checks, the array operations for the start vector's type
+  (:mod:`srtheory.backend`), the dtype's default tolerance;
+* :class:`_Diagnosis` -- what a run noticed on the way (a restarted start, an asymmetric operator,
+  a stagnated residual, an exhausted Krylov space), turned into ``EigResult.notes``;
+* :func:`_restart_start` -- the generic restart for a start vector that is already an eigenvector;
+* :func:`_asymmetry` -- the free symmetry probe ``|u.Av - v.Au|`` from two products the solver has;
+* :func:`_result`, :func:`_checked_pair`, the float64 constants.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -17,42 +23,161 @@ from srtheory.spectral.result import EigResult
 _EPS = float(np.finfo(np.float64).eps)
 _TINY = float(np.finfo(np.float64).tiny)
 
+# Outputs of the matvec are kept within [2^-_SAFE, 2^_SAFE] by one exact power-of-two scaling
+# chosen at the first nonzero product: squares and dot products of such vectors can neither
+# overflow nor underflow in float64 (2^(2*200) << 1.8e308) nor, with the float64 accumulation of
+# :mod:`srtheory.backend.torch_ops`, in float32.  Inside that range nothing is scaled, so results
+# are bit for bit those of an unscaled run.
+_SAFE = 200
+
 
 class _Counted:
     """Matvec wrapper: counts calls, hands the matvec a copy of its argument (so a matvec that
-    writes into its input cannot corrupt the iteration) and checks every output (finite, shape
-    ``(n,)``, cast to the start vector's dtype and device)."""
+    writes into its input cannot corrupt the iteration), checks every output (finite, shape
+    ``(n,)``, cast to the start vector's dtype and device) and scales it by ``scale`` (an exact
+    power of two, 1 unless the operator's size is beyond ``2^+-_SAFE``)."""
 
     def __init__(self, mv, n: int, ops, like):
         self.mv, self.n, self.ops, self.like, self.count = mv, n, ops, like, 0
+        self.scale = None  # decided at the first nonzero product
 
     def __call__(self, v):
         self.count += 1
-        return self.ops.checked(self.mv(self.ops.copy(v)), "matvec", self.n, self.like)
+        y = self.ops.checked(self.mv(self.ops.copy(v)), "matvec", self.n, self.like)
+        if self.scale is None:
+            m = self.ops.max_abs(y)
+            if m == 0.0:
+                return y
+            e = math.frexp(m)[1]
+            self.scale = 1.0 if abs(e) <= _SAFE else math.ldexp(1.0, -e)
+        return y if self.scale == 1.0 else y * self.scale
+
+    @property
+    def unscale(self) -> float:
+        """Factor that turns a scaled eigenvalue or residual back into ``A``'s units."""
+        return 1.0 if self.scale is None else 1.0 / self.scale
 
 
-def _setup(matvec, v0, tol, max_iter):
-    """Checked ``(counted matvec, private copy of v0, tol, max_iter, ops)``."""
+def default_tol(ops, like, float64_default: float) -> float:
+    """The solvers' default tolerance for ``like``'s dtype: ``float64_default`` in float64, and
+    ``sqrt(eps)`` below it (3.5e-4 in float32), where a residual ``r`` gives the eigenvalue to
+    about ``r^2/gap``, i.e. to the dtype's own accuracy."""
+    e = ops.eps(like)
+    return float64_default if e <= _EPS else math.sqrt(e)
+
+
+def _setup(matvec, v0, tol, max_iter, *, float64_tol=None):
+    """Checked ``(counted matvec, private copy of v0, tol, max_iter, ops)``; ``tol=None`` is the
+    dtype's default (:func:`default_tol`)."""
     ops = ops_for(v0)
     raw, v, n = ops.prepare(matvec, v0)
+    # the dtype/device reference of the matvec's outputs is the caller's own v0, not the private
+    # copy v (which is replaced by its normalisation at once: holding it would cost a vector)
+    if tol is None and float64_tol is not None:
+        tol = default_tol(ops, v, float64_tol)
     tol = positive(tol, "tol")
     max_iter = positive_int(max_iter, "max_iter")
-    return _Counted(raw, n, ops, v), v, tol, max_iter, ops
+    m = ops.max_abs(v)
+    e = math.frexp(m)[1]
+    if abs(e) > _SAFE:  # a huge or tiny start: scale it exactly before it is normalised
+        v = v * math.ldexp(1.0, -e)
+    return _Counted(raw, n, ops, v0), v, tol, max_iter, ops
 
 
-def _result(ops, pair, *, n_mv, converged, n_iter, lambda_max=None, lambda_min=None, tie=False):
+class _Diagnosis:
+    """Notes collected during one solve (``EigResult.notes``) and the symmetry probe's value."""
+
+    def __init__(self, check_symmetry: bool):
+        self.check_symmetry = bool(check_symmetry)
+        self.asymmetry: float | None = None
+        self.notes: list[str] = []
+
+    def probe(self, ops, v1, w1, v2, w2, tol) -> bool:
+        """Record the relative asymmetry from ``w_i = A v_i``; True if ``A`` is not symmetric at
+        the accuracy asked for (``> max(tol, sqrt(eps))``)."""
+        if not self.check_symmetry or self.asymmetry is not None:
+            return self.asymmetric(ops, v1, tol)
+        return self.record(ops, _asymmetry(ops, v1, w1, v2, w2), v1, tol)
+
+    def record(self, ops, asymmetry: float, like, tol) -> bool:
+        """Record a measured relative asymmetry (see :meth:`probe`)."""
+        if not self.check_symmetry or self.asymmetry is not None:
+            return self.asymmetric(ops, like, tol)
+        self.asymmetry = float(asymmetry)
+        if self.asymmetric(ops, like, tol):
+            self.notes.append(
+                f"the operator is not symmetric: |u.Av - v.Au| = {self.asymmetry:.2e} of ||A|| "
+                "(the residual and interval assume A = A^T); converged is False"
+            )
+        return self.asymmetric(ops, like, tol)
+
+    def asymmetric(self, ops, like, tol) -> bool:
+        if self.asymmetry is None:
+            return False
+        return self.asymmetry > max(tol, math.sqrt(ops.eps(like)))
+
+
+def _asymmetry(ops, v1, w1, v2, w2) -> float:
+    """``|v2.(A v1) - v1.(A v2)| / max(||A v1||, ||A v2||)`` for unit ``v1``, ``v2``: zero for a
+    symmetric ``A`` (up to rounding), free from two products a solver already has."""
+    scale = max(ops.norm(w1), ops.norm(w2))
+    if scale == 0.0:
+        return 0.0
+    return abs(ops.dot(v2, w1) - ops.dot(v1, w2)) / scale
+
+
+def _invariant(ops, rn: float, wn: float, n: int, like) -> bool:
+    """``v`` (unit) spans an invariant subspace: ``||A v - lambda v|| <= 10 sqrt(n) eps ||A v||``
+    (``A v = 0`` included)."""
+    return n > 1 and rn <= 10.0 * math.sqrt(n) * ops.eps(like) * wn
+
+
+def _restart_start(ops, v, diag: _Diagnosis, what: str):
+    """A start that is already an eigenvector shows the solver nothing else of ``A`` (the paper's
+    ``1/sqrt(n)`` on a translation-invariant loss is in the null space).  Restart from
+    ``v + g``, ``g`` the generic vector of :func:`generic_start` made orthogonal to ``v`` and of
+    the same length: half the warm start is kept, and every eigenvector is excited."""
+    n = v.shape[0]
+    g = ops.from_host(generic_start(n), v)
+    g = g - ops.dot(g, v) * v
+    gn = ops.norm(g)
+    if not gn > 0.0:  # pragma: no cover - generic_start is never parallel to a unit v for n > 1
+        return v
+    diag.notes.append(
+        f"the start vector is an eigenvector of A ({what}); restarted from a generic vector "
+        "mixed into it, since a start there cannot see the rest of the spectrum"
+    )
+    return ops.normalize(v + g / gn)
+
+
+def generic_start(n: int, /) -> np.ndarray:
+    """A fixed, deterministic, *generic* unit vector: ``g_k ~ 1 + sin(1.7 k + 0.3) / 2``.
+
+    Not the paper's ``1/sqrt(n)``, which on symmetric problems can be an exact eigenvector of a
+    non-dominant eigenvalue (a translation-invariant loss has it in its null space); this one has
+    no such structure (Lemma B assumes a start with a component on the top eigenvector)."""
+    n = positive_int(n, "n")
+    g = 1.0 + 0.5 * np.sin(1.7 * np.arange(n) + 0.3)
+    return g / np.linalg.norm(g)
+
+
+def _result(ops, mv, pair, *, n_mv, converged, n_iter, diag=None, lambda_max=None,
+            lambda_min=None, tie=False):
     vec, eigval, res = pair
+    u = mv.unscale
     return EigResult(
-        rho=abs(float(eigval)),
-        eigval=float(eigval),
+        rho=abs(float(eigval)) * u,
+        eigval=float(eigval) * u,
         eigvec=ops.export(vec),
-        residual=float(res),
+        residual=float(res) * u,
         n_matvecs=int(n_mv),
         converged=bool(converged),
         n_iter=int(n_iter),
-        lambda_max=None if lambda_max is None else float(lambda_max),
-        lambda_min=None if lambda_min is None else float(lambda_min),
+        lambda_max=None if lambda_max is None else float(lambda_max) * u,
+        lambda_min=None if lambda_min is None else float(lambda_min) * u,
         tie=bool(tie),
+        asymmetry=None if diag is None else diag.asymmetry,
+        notes=() if diag is None else tuple(diag.notes),
     )
 
 

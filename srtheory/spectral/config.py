@@ -41,6 +41,7 @@ class EigConfig:
       alpha: Algorithm 1b step size: ``None``, a number ``> 0`` or a schedule ``i -> alpha_i``;
         power iteration only.
       precond: Algorithm 1b preconditioner ``r -> P(r)`` (e.g. K-FAC); power iteration only.
+      check_symmetry: the solvers' free symmetry probe (``EigResult.asymmetry``); on by default.
 
     Every field is checked when the value is made (``ValueError`` naming the field and what it
     expected), so a bad option fails before any training state is touched.
@@ -52,6 +53,7 @@ class EigConfig:
     criteria: str = "paper"
     alpha: Any = None
     precond: Any = None
+    check_symmetry: bool = True
 
     def __post_init__(self):
         if self.method not in EIG_METHODS:
@@ -110,7 +112,22 @@ def eig_solve(matvec, v0, config: EigConfig, /) -> EigResult:
             alpha=config.alpha,
             precond=config.precond,
             criteria=config.criteria,
+            check_symmetry=config.check_symmetry,
         )
     if config.method == "lanczos":
-        return lanczos(matvec, v0, tol=config.tol, max_iter=config.max_iter, which="LM")
-    return spectral_radius(matvec, v0, method="lanczos", tol=config.tol, max_iter=config.max_iter)
+        return lanczos(
+            matvec,
+            v0,
+            tol=config.tol,
+            max_iter=config.max_iter,
+            which="LM",
+            check_symmetry=config.check_symmetry,
+        )
+    return spectral_radius(
+        matvec,
+        v0,
+        method="lanczos",
+        tol=config.tol,
+        max_iter=config.max_iter,
+        check_symmetry=config.check_symmetry,
+    )

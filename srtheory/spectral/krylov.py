@@ -13,14 +13,31 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
-from srtheory.spectral._common import _EPS, _TINY, _checked_pair, _Counted, _result, _setup
+from srtheory.spectral._common import (
+    _EPS,
+    _TINY,
+    _checked_pair,
+    _Counted,
+    _Diagnosis,
+    _invariant,
+    _restart_start,
+    _result,
+    _setup,
+)
 from srtheory.spectral.result import EigResult
 
 __all__ = ["lanczos"]
 
 
 def lanczos(
-    matvec, v0, /, *, tol: float = 1e-10, max_iter: int = 300, which: str = "LM"
+    matvec,
+    v0,
+    /,
+    *,
+    tol: float | None = None,
+    max_iter: int = 300,
+    which: str = "LM",
+    check_symmetry: bool = True,
 ) -> EigResult:
     r"""One extreme eigenpair by Lanczos with full reorthogonalisation and a Ritz-residual rule.
 
@@ -44,8 +61,13 @@ def lanczos(
 
     The returned pair is then checked with one extra matvec: ``eigval`` is the Rayleigh quotient
     of the Ritz vector and ``residual = ||A v - eigval v||``; ``converged`` iff
-    ``residual <= tol * max(rho, tiny)`` or the Krylov space was exhausted / invariant.  If the
-    Ritz estimate passed but the recomputed residual did not, the iteration continues.  There is
+    ``residual <= tol * max(rho, tiny)`` -- also when the Krylov space was exhausted or became
+    invariant, where only a residual within rounding of zero (``10 n eps ||A||``) is accepted
+    besides: a full space is no certificate for a noisy or inexact operator.  If the Ritz estimate
+    passed but the recomputed residual did not, the iteration continues, unless that residual has
+    not halved since the previous recomputation (the operator's accuracy floor is above ``tol``:
+    stop, unconverged, with a note).  A start that is already an eigenvector (breakdown at the
+    first step) is restarted once from a generic vector mixed into it (a note says so).  There is
     no minimum or fixed number of steps: only the residual test (or breakdown) ends the loop
     early.  Like every Krylov method, it sees only the part of ``A`` that ``v0`` excites: if
     ``v0`` has no component on the dominant eigenvector, the answer is another eigenpair (with an
@@ -54,9 +76,13 @@ def lanczos(
     Args:
       matvec: ``v -> A v`` for symmetric ``A`` (or a dense symmetric matrix).
       v0: start vector; nonzero, finite, shape (n,).
-      tol: relative Ritz-residual tolerance, ``> 0`` (default 1e-10).
+      tol: relative Ritz-residual tolerance, ``> 0``; default ``None``: 1e-10 in float64 and
+        ``sqrt(eps)`` below (3.5e-4 in float32: the eigenvalue is then at float32 accuracy).
       max_iter: Lanczos steps, ``>= 1``, capped at ``n`` (default 300).
       which: ``"LM"`` (largest magnitude, the spectral radius), ``"LA"`` or ``"SA"``.
+      check_symmetry: probe ``A = A^T`` from the first two basis vectors,
+        ``|q_1.(A q_0) - q_0.(A q_1)|`` (free: no extra matvec; ``EigResult.asymmetry``); an
+        asymmetry above ``max(tol, sqrt(eps))`` ends the run unconverged with a note.
 
     Returns:
       :class:`EigResult`; ``lambda_max`` / ``lambda_min`` are the extreme Ritz values (Ritz
@@ -80,8 +106,9 @@ def lanczos(
     """
     if which not in ("LM", "LA", "SA"):
         raise ValueError(f"which must be 'LM', 'LA' or 'SA', got {which!r}")
-    mv, v, tol, max_iter, ops = _setup(matvec, v0, tol, max_iter)
-    run = _lanczos_run(mv, v, tol, max_iter, ends=(which,))
+    mv, v, tol, max_iter, ops = _setup(matvec, v0, tol, max_iter, float64_tol=1e-10)
+    diag = _Diagnosis(check_symmetry)
+    run = _lanczos_run(mv, v, tol, max_iter, ends=(which,), diag=diag)
     (pair,) = run.pairs
     lam_max, lam_min = run.extremes
     if which == "LA":
@@ -92,14 +119,14 @@ def lanczos(
         lam_max = max(lam_max, pair[1])
     else:
         lam_min = min(lam_min, pair[1])
-    rho = abs(pair[1])
-    converged = run.exact or pair[2] <= tol * max(rho, _TINY)
     return _result(
         ops,
+        mv,
         pair,
         n_mv=run.n_mv,
-        converged=converged,
+        converged=run.converged,
         n_iter=run.n_iter,
+        diag=diag,
         lambda_max=lam_max,
         lambda_min=lam_min,
     )
@@ -113,13 +140,21 @@ def lanczos(
 class _LanczosRun(NamedTuple):
     pairs: tuple  # one (vec, eigval, residual) per wanted end, residual recomputed
     extremes: tuple  # (largest, smallest) Ritz value at the end
-    exact: bool  # Krylov space invariant (breakdown) or exhausted (k = n)
+    converged: bool  # every recomputed residual passed the test (never: the space ran out)
     n_mv: int
     n_iter: int
 
 
-def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends) -> _LanczosRun:
-    """Lanczos with full reorthogonalisation until every end in ``ends`` passes its test."""
+def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends, diag: _Diagnosis) -> _LanczosRun:
+    """Lanczos with full reorthogonalisation until every end in ``ends`` passes its test.
+
+    ``converged`` holds only when every recomputed residual passes ``tol`` (relative to ``|theta|``
+    for one end, to ``rho`` for two), or, when the Krylov space became invariant or filled
+    ``R^n``, when it is within rounding of zero (``10 n eps ||A||``): an exhausted space is not
+    an answer by itself (a noisy or asymmetric operator leaves a large residual there).  The run
+    also stops, unconverged, when a recomputed residual fails and has not halved since the last
+    recomputation: the operator's accuracy floor is above ``tol``.
+    """
     ops = mv.ops
     n = mv.n
     m = min(max_iter, n)
@@ -127,14 +162,36 @@ def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends) -> _LanczosRun:
     alphas, betas = np.zeros(m), np.zeros(m)
     ops.basis_set(Q, 0, ops.normalize(v))
     anorm = 0.0
-    for k in range(m):
+    eps = ops.eps(v)
+    w0n = 0.0  # ||A q_0||, for the symmetry probe
+    last_check = None  # the last failed recomputed residual (relative), for stagnation
+    restarted = False
+    k = 0
+    while k < m:
         q = ops.basis_column(Q, k)
         w = mv(q)
+        w_raw = w
         alphas[k] = ops.dot(q, w)
         w = w - alphas[k] * q - (betas[k - 1] * ops.basis_column(Q, k - 1) if k > 0 else 0.0)
         for _ in range(2):  # full reorthogonalisation, twice is enough
             w = ops.basis_project_out(Q, k + 1, w)
         beta = ops.norm(w)
+        if k == 0:
+            w0n = ops.norm(w_raw)
+            if not restarted and _invariant(ops, beta, w0n, n, v):
+                # the start is an eigenvector (breakdown at the first step): restart once
+                restarted = True
+                note = f"residual {beta * mv.unscale:.1e}"
+                ops.basis_set(Q, 0, _restart_start(ops, q, diag, note))
+                continue
+        elif k == 1 and diag.check_symmetry:
+            # symmetry probe, free: q_1 . A q_0 = beta_0 by construction, and q_0 . A q_1 is read
+            # off this step's raw product; equal for a symmetric A
+            scale = max(w0n, ops.norm(w_raw))
+            asym = 0.0 if scale == 0.0 else abs(betas[0] - ops.dot(ops.basis_column(Q, 0), w_raw)) / scale
+            if diag.record(ops, asym, v, tol):
+                pairs = tuple(_checked_pair(ops, mv, q) for _ in ends)
+                return _LanczosRun(pairs, (alphas[0], alphas[0]), False, mv.count, k + 1)
         theta, S = _tridiag_eigh(alphas[: k + 1], betas[:k])
         anorm = max(anorm, abs(theta[0]), abs(theta[-1]), beta)
         exact = k + 1 == n or beta <= 10 * n * _EPS * anorm
@@ -154,14 +211,31 @@ def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends) -> _LanczosRun:
         if ok or exact or k + 1 == m:
             pairs = tuple(_checked_pair(ops, mv, ops.basis_combine(Q, k + 1, S[:, j])) for j in idx)
             scale = max(max(abs(p[1]) for p in pairs), _TINY)
-            good = all(p[2] <= tol * (abs(p[1]) if len(ends) == 1 else scale) for p in pairs)
+            rel = max(p[2] / (max(abs(p[1]), _TINY) if len(ends) == 1 else scale) for p in pairs)
+            good = rel <= tol
+            if exact and not good:
+                good = max(p[2] for p in pairs) <= 10 * n * eps * max(anorm, _TINY)
+                if not good:
+                    diag.notes.append(
+                        "the Krylov space is exhausted (k = n) or invariant, but the recomputed "
+                        f"residual is {rel:.1e} of |lambda| > tol = {tol:.1e}: the operator is "
+                        "noisy, inexact or not symmetric"
+                    )
             if good or exact or k + 1 == m:
-                return _LanczosRun(pairs, (theta[-1], theta[0]), exact, mv.count, k + 1)
+                return _LanczosRun(pairs, (theta[-1], theta[0]), good, mv.count, k + 1)
+            if last_check is not None and rel > 0.5 * last_check:
+                diag.notes.append(
+                    f"the recomputed residual stagnated at {rel:.1e} of |lambda| > tol = "
+                    f"{tol:.1e} (the operator's accuracy floor, e.g. its dtype); stopped"
+                )
+                return _LanczosRun(pairs, (theta[-1], theta[0]), False, mv.count, k + 1)
+            last_check = rel
         cap = ops.basis_capacity(Q)
         if k + 1 == cap:
             Q = ops.basis_grow(Q, min(cap, m - cap))
         ops.basis_set(Q, k + 1, w / beta)
         betas[k] = beta
+        k += 1
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from srtheory._validation import positive
-from srtheory.spectral._common import _result, _setup
+from srtheory.spectral._common import _Diagnosis, _invariant, _restart_start, _result, _setup
 from srtheory.spectral.result import EigResult
 
 __all__ = ["power_iteration"]
@@ -29,6 +29,7 @@ def power_iteration(
     precond: Callable | None = None,
     criteria: str = "paper",
     cap_at_n: bool = False,
+    check_symmetry: bool = True,
 ) -> EigResult:
     r"""Warm-started power iteration for the largest-modulus eigenpair: Algorithm 1 of SRR_NOTES §6.
 
@@ -82,6 +83,15 @@ def power_iteration(
       criteria: ``"paper"`` (the three tests of step 2.6) or ``"residual"``.
       cap_at_n: also cap the iterations at ``n`` as the authors' code does
         (``min(n, M_p)``); off by default, since power iteration does not terminate in n steps.
+      check_symmetry: probe ``A = A^T`` from the first two iterates, ``|v_1.(A v_0) -
+        v_0.(A v_1)|`` (free: no extra matvec; ``EigResult.asymmetry``); an asymmetry above
+        ``max(tol, sqrt(eps))`` ends the run with ``converged=False`` and a note.
+
+    Two safeguards beyond the paper's steps, both reported in ``EigResult.notes``: a start that
+    is already an eigenvector (``||r|| <= 10 sqrt(n) eps ||A v||`` at the first iterate, e.g. the
+    paper's ``1/sqrt(n)`` in the null space of a translation-invariant Hessian) is restarted
+    once from a generic vector mixed into it, since the iteration could otherwise never leave it;
+    and an operator beyond ``2^+-200`` in size is scaled by an exact power of two internally.
 
     Returns:
       :class:`EigResult` with the last *evaluated* (and, with callable ``alpha``, accepted)
@@ -118,6 +128,7 @@ def power_iteration(
     n = mv.n
     if cap_at_n:
         max_iter = min(max_iter, n)
+    diag = _Diagnosis(check_symmetry)
 
     # Step 1: v <- v_prev (normalised); lambda_old = 0, r_old = 0, ||r_old|| = 0 (r_old itself is
     # never read while ||r_old|| = 0, so it starts as None).
@@ -125,29 +136,42 @@ def power_iteration(
     lam_old, r_old, rn_old = 0.0, None, 0.0
     v_acc = None  # the accepted iterate that produced r_old (for step 2.7)
     best = None  # (eigvec, eigval, ||r||) of the last evaluated accepted pair
+    ref = None  # the first accepted iterate (v, r, lambda, flipped), for the symmetry probe
     for i in range(max_iter):
+        flipped_in = False
         w = mv(v)  # 2.1
         lam = ops.dot(w, v)  # 2.2
         if lam < 0:  # 2.3: sign flip
             lam, v = -lam, -v
             eigval = -lam
+            flipped_in = True
         else:
             eigval = lam
         r = ops.sub_scaled(w, v, lam)  # 2.4
         rn = ops.norm(r)
         pair = (v, eigval, rn)
+        if i == 0 and _invariant(ops, rn, ops.norm(w), n, v):
+            # the start is an eigenvector: restart once (module docstring), keep the pair honest
+            best = pair
+            if i == max_iter - 1:
+                break
+            v = _restart_start(ops, v, diag, f"residual {rn * mv.unscale:.1e}")
+            continue
+        if ref is not None and _asymmetric(ops, diag, ref, v, w, lam, rn, flipped_in, tol):
+            return _result(ops, mv, pair, n_mv=mv.count, converged=False, n_iter=i + 1, diag=diag)
+        ref = None
         # 2.5-2.6: stopping tests
         if criteria == "residual":
             stop = rn <= tol * lam
         else:
-            stop = rn < tol
+            stop = rn * mv.unscale < tol
             if not stop and rn_old > 0.0:
                 change = min(ops.norm(r - r_old), ops.norm(r + r_old))
                 stop = change / rn_old < tol
             if not stop and lam_old > 0.0:
                 stop = abs(lam - lam_old) / lam_old < tol
         if stop:
-            return _result(ops, pair, n_mv=i + 1, converged=True, n_iter=i + 1)
+            return _result(ops, mv, pair, n_mv=mv.count, converged=True, n_iter=i + 1, diag=diag)
         # 2.7: with a schedule alpha(i), reject a step whose residual grew.
         if callable(alpha) and v_acc is not None and rn > rn_old:
             v_base, r_base = v_acc, r_old
@@ -155,6 +179,8 @@ def power_iteration(
             v_base, r_base = v, r
             v_acc, best = v, pair
             lam_old, r_old, rn_old = lam, r, rn  # 2.9 (bookkeeping)
+            if diag.check_symmetry and diag.asymmetry is None:
+                ref = (v, r, lam, flipped_in)  # held anyway as v_acc, r_old: no extra memory
         if i == max_iter - 1:
             break  # the result is the last evaluated pair: a final update would be discarded
         # 2.8: update
@@ -165,12 +191,33 @@ def power_iteration(
             if a_i == 0.0:
                 # The schedule is exhausted (the authors' exp(-4i-2) underflows to 0.0 at
                 # i = 186): the iterate can no longer move, so stop and say it did not converge.
-                return _result(ops, best, n_mv=i + 1, converged=False, n_iter=i + 1)
+                return _result(ops, mv, best, n_mv=i + 1, converged=False, n_iter=i + 1,
+                               diag=diag)
             pr = r_base if precond is None else ops.checked(precond(r_base), "precond", n, v)
             step = v_base + a_i * pr
         norm = ops.norm(step)
         if not (np.isfinite(norm) and norm > 0.0):
             # A v = 0 is caught by ||r|| = 0 above; this is a degenerate Algorithm 1b step.
-            return _result(ops, best, n_mv=i + 1, converged=False, n_iter=i + 1)
+            return _result(ops, mv, best, n_mv=i + 1, converged=False, n_iter=i + 1, diag=diag)
         v = step / norm
-    return _result(ops, best, n_mv=max_iter, converged=False, n_iter=max_iter)
+    return _result(ops, mv, best, n_mv=max_iter, converged=False, n_iter=max_iter, diag=diag)
+
+
+def _asymmetric(ops, diag, ref, v, w, lam, rn, flipped, tol) -> bool:
+    """The symmetry probe from two consecutive iterates, keeping no vector for it.
+
+    Iterate ``j`` applies ``A`` to ``u_j`` (``w_j = A u_j``) and keeps ``v_j = s_j u_j`` (``s_j = -1``
+    after the sign flip of step 2.3), ``lambda_j = w_j . v_j >= 0`` and ``r_j = w_j - lambda_j v_j``,
+    so ``w_j = r_j + lambda_j v_j``.  For the reference iterate 0 (its ``v_0``, ``r_0`` are held by
+    Algorithm 1's own bookkeeping) and the current iterate 1, symmetry ``u_1 . A u_0 = u_0 . A u_1``
+    reads ``s_1 (v_1 . r_0 + lambda_0 v_1 . v_0) = s_0 (v_0 . w_1)``.  The difference is measured
+    relative to ``max(||w_0||, ||w_1||)``, with ``||w_j||^2 = ||r_j||^2 + lambda_j^2``
+    (``r_j _|_ v_j``)."""
+    v0, r0, lam0, flipped0 = ref
+    s0 = -1.0 if flipped0 else 1.0
+    s1 = -1.0 if flipped else 1.0
+    a = s1 * (ops.dot(v, r0) + lam0 * ops.dot(v, v0))
+    b = s0 * ops.dot(v0, w)
+    scale = max((ops.norm(r0) ** 2 + lam0**2) ** 0.5, (rn**2 + lam**2) ** 0.5)
+    asym = 0.0 if scale == 0.0 else abs(a - b) / scale
+    return diag.record(ops, asym, v, tol)

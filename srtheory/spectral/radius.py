@@ -12,7 +12,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from srtheory.spectral._common import _EPS, _TINY, _checked_pair, _Counted, _result, _setup
+from srtheory.spectral._common import (
+    _EPS,
+    _TINY,
+    _checked_pair,
+    _Counted,
+    _Diagnosis,
+    _invariant,
+    _restart_start,
+    _result,
+    _setup,
+)
 from srtheory.spectral.krylov import _lanczos_run
 from srtheory.spectral.result import EigResult
 
@@ -20,7 +30,14 @@ __all__ = ["spectral_radius"]
 
 
 def spectral_radius(
-    matvec, v0, /, *, method: str = "lanczos", tol: float = 1e-8, max_iter: int | None = None
+    matvec,
+    v0,
+    /,
+    *,
+    method: str = "lanczos",
+    tol: float | None = None,
+    max_iter: int | None = None,
+    check_symmetry: bool = True,
 ) -> EigResult:
     r"""Spectral radius ``rho(A) = max(|lambda_max|, |lambda_min|)`` with both extremes and ties.
 
@@ -48,8 +65,16 @@ def spectral_radius(
       matvec: ``v -> A v`` for symmetric ``A`` (or a dense symmetric matrix).
       v0: start vector (e.g. the previous eigenvector: warm start); nonzero, finite, shape (n,).
       method: ``"lanczos"`` (default) or ``"power"``.
-      tol: relative residual tolerance ``> 0`` (default 1e-8), relative to ``rho``.
+      tol: relative residual tolerance ``> 0``, relative to ``rho``; default ``None``: 1e-8 in
+        float64 and ``sqrt(eps)`` below (3.5e-4 in float32).
       max_iter: Lanczos steps (default 300, capped at n) or power steps per run (default 10000).
+      check_symmetry: the free symmetry probe of :func:`lanczos` / :func:`power_iteration`
+        (``EigResult.asymmetry``; an asymmetric operator gives ``converged=False`` and a note).
+
+    As in :func:`lanczos`, ``converged`` always means that the recomputed residuals passed (an
+    exhausted Krylov space only within rounding of zero), a start that is already an eigenvector
+    is restarted once from a generic vector mixed into it, and ``EigResult.notes`` says what was
+    noticed.
 
     Returns:
       :class:`EigResult` for the eigenvalue of largest modulus (``eigval`` signed), with
@@ -74,15 +99,15 @@ def spectral_radius(
         raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}")
     if max_iter is None:
         max_iter = 300 if method == "lanczos" else 10_000
-    mv, v, tol, max_iter, ops = _setup(matvec, v0, tol, max_iter)
+    mv, v, tol, max_iter, ops = _setup(matvec, v0, tol, max_iter, float64_tol=1e-8)
+    diag = _Diagnosis(check_symmetry)
     if method == "lanczos":
-        run = _lanczos_run(mv, v, tol, max_iter, ends=("LA", "SA"))
+        run = _lanczos_run(mv, v, tol, max_iter, ends=("LA", "SA"), diag=diag)
         top, bottom = run.pairs
-        conv_exact, n_mv, n_iter = run.exact, run.n_mv, run.n_iter
+        converged, n_mv, n_iter = run.converged, run.n_mv, run.n_iter
         rho = max(abs(top[1]), abs(bottom[1]))
-        converged = conv_exact or max(top[2], bottom[2]) <= tol * max(rho, _TINY)
     else:
-        first = _power_rr(mv, v, tol, max_iter, shift=0.0, scale=None)
+        first = _power_rr(mv, v, tol, max_iter, shift=0.0, scale=None, diag=diag)
         n_mv, n_iter = first.n_mv, first.n_iter
         if first.other is not None:  # tie resolved by Rayleigh-Ritz: both extremes known
             pairs = (first.pair, first.other)
@@ -92,20 +117,25 @@ def spectral_radius(
             start = v - ops.dot(v, first.pair[0]) * first.pair[0]
             if not ops.norm(start) > 1e-8 * ops.norm(v):
                 start = v
-            second = _power_rr(mv, start, tol, max_iter, shift=sigma, scale=max(abs(sigma), _TINY))
+            second = _power_rr(
+                mv, start, tol, max_iter, shift=sigma, scale=max(abs(sigma), _TINY), diag=diag
+            )
             n_mv, n_iter = n_mv + second.n_mv, n_iter + second.n_iter
             pairs = (first.pair, second.pair)
             converged = first.converged and second.converged
         top, bottom = sorted(pairs, key=lambda p: p[1], reverse=True)
         rho = max(abs(top[1]), abs(bottom[1]))
         converged = converged and max(top[2], bottom[2]) <= tol * max(rho, _TINY)
+    converged = converged and not diag.asymmetric(ops, v, tol)
     lam_max, lam_min = top[1], bottom[1]
     tie = bool(
-        lam_max > 0.0 > lam_min and abs(lam_max + lam_min) <= top[2] + bottom[2] + 100 * _EPS * rho
+        lam_max > 0.0 > lam_min
+        and abs(lam_max + lam_min) <= top[2] + bottom[2] + 100 * ops.eps(v) * rho
     )
     pick = top if (tie or abs(lam_max) >= abs(lam_min)) else bottom
     return _result(
         ops,
+        mv,
         pick,
         n_mv=n_mv,
         converged=bool(converged),
@@ -113,6 +143,7 @@ def spectral_radius(
         lambda_max=lam_max,
         lambda_min=lam_min,
         tie=tie,
+        diag=diag,
     )
 
 
@@ -129,10 +160,11 @@ class _PowerRun(NamedTuple):
     n_iter: int
 
 
-def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale) -> _PowerRun:
+def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale, diag) -> _PowerRun:
     """Power iteration on ``B = A - shift I`` with a free Rayleigh-Ritz step on
     ``span{v_{k-1}, v_k}``; eigenvalues reported for ``A``.  Tolerance ``tol * scale`` with
-    ``scale = |theta|`` when ``scale is None``."""
+    ``scale = |theta|`` when ``scale is None``.  A start that is already an eigenvector of ``B``
+    is restarted once; the first two iterates give the symmetry probe."""
     ops = mv.ops
     start = mv.count
 
@@ -149,6 +181,12 @@ def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale) -> _PowerR
         res = ops.norm(w - theta * v)
         if best is None or res <= best[2]:
             best = (v, theta + shift, res)
+        if k == 0 and _invariant(ops, res, ops.norm(w), mv.n, v) and k + 1 < max_iter:
+            best = None  # the invariant pair says nothing about rho: start the record afresh
+            v = _restart_start(ops, v, diag, f"residual {res * mv.unscale:.1e}")
+            continue
+        if v_old is not None and diag.probe(ops, v_old, w_old, v, w, tol):
+            return _PowerRun(best, None, False, mv.count - start, k + 1)
         thr = tol * (abs(theta) if scale is None else scale)
         if res <= thr:
             return _PowerRun((v, theta + shift, res), None, True, mv.count - start, k + 1)
@@ -164,7 +202,7 @@ def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale) -> _PowerR
                         scale is None
                         and t1 * t2 < 0
                         and e2 <= thr
-                        and (abs(abs(t1) - abs(t2)) <= e1 + e2 + 100 * _EPS * abs(t1))
+                        and (abs(abs(t1) - abs(t2)) <= e1 + e2 + 100 * ops.eps(v) * abs(t1))
                     )
                     if ok1 and tie_like:
                         p2 = _checked_pair(ops, bv, x2)

@@ -31,6 +31,12 @@ class EigResult(NamedTuple):
       lambda_max, lambda_min: largest / smallest algebraic eigenvalue estimates, where the
         method provides them (else ``None``).
       tie: a ``+-rho`` tie (eigenvalues ``+rho`` and ``-rho``) was detected.
+      asymmetry: ``|u.Au' - u'.Au| / ||A||`` measured on two of the solver's own products (free;
+        ``None`` when not probed: ``check_symmetry=False`` or a run of one iterate).  Above
+        ``max(tol, sqrt(eps))`` the operator is not symmetric and ``converged`` is False.
+      notes: what the solver noticed and did, in words (a start that was an eigenvector and was
+        restarted, an asymmetric operator, a residual that stagnated above ``tol``, an exhausted
+        Krylov space whose residual failed the test); empty when there is nothing to say.
     """
 
     rho: float
@@ -43,6 +49,8 @@ class EigResult(NamedTuple):
     lambda_max: float | None = None
     lambda_min: float | None = None
     tie: bool = False
+    asymmetry: float | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def interval(self) -> tuple[float, float]:
