@@ -23,6 +23,7 @@ import numpy as np
 
 from . import kfac as _kfac
 from ._validation import as_vector, finite_output, positive, positive_int
+from .mlp import MLPSpec
 from .optimizers import Optimizer, as_schedule, sgd
 
 __all__ = [
@@ -324,8 +325,8 @@ def kfac_optimizer(
     t_cov, t_inv = positive_int(t_cov, "t_cov"), positive_int(t_inv, "t_inv")
     if fisher not in _kfac.FISHERS:
         raise ValueError(f"fisher must be one of {_kfac.FISHERS}, got {fisher!r}")
-    if not isinstance(spec, _kfac.MLPSpec):
-        raise ValueError(f"spec must be an srtheory.kfac.MLPSpec, got {type(spec).__name__}")
+    if not isinstance(spec, MLPSpec):
+        raise ValueError(f"spec must be an srtheory.mlp.MLPSpec, got {type(spec).__name__}")
     base = sgd(1.0, momentum=momentum)  # lr applied here, so that nu can use a_k
 
     def init(params) -> KFACState:

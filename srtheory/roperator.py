@@ -11,9 +11,11 @@ Network (layer ``i = 1..L``, one column per sample)::
 
     a_i = W_i y_{i-1} + b_i,    y_i = σ(a_i),    y_0 = input,    E = ½ Σ_samples ‖y_L − t‖²
 
-Biases are held fixed and not perturbed, as in the authors' test code.  :func:`r_operator` is
-written from the recursions alone (no autodiff); :func:`sigmoid_mlp_loss` is the same network as
-an autograd-differentiable function of the flattened weights, to check it against.
+Biases are held fixed and not perturbed, as in the authors' test code.  The network is the shared
+MLP of :mod:`srtheory.mlp` (sigmoid hidden layers) with σ applied to its output as well;
+:func:`r_operator` takes its pre-activations ``a_i`` from that forward pass and is otherwise written
+from the recursions alone (no autodiff); :func:`sigmoid_mlp_loss` is the same network as an
+autograd-differentiable function of the flattened weights, to check it against.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
+
+from srtheory.mlp import mlp_forward, mlp_layers, mlp_pack, mlp_spec, phi
 
 __all__ = [
     "ROpResult",
@@ -95,11 +99,14 @@ def r_operator(weights: Sequence, biases: Sequence, directions: Sequence, X, T, 
         (0.125, [[0.125]], [[0.0625]], [[-0.0625]])
     """
     Ws, bs, Vs, X, T = _check_mlp(weights, biases, directions, X, T)
-    # forward pass: values, R- and R²-derivatives of pre-activations and outputs
+    # forward pass: pre-activations a_i from the shared MLP (rows are samples there, so transposed
+    # to one column per sample), then values, R- and R²-derivatives of pre-activations and outputs
+    spec = _spec(X, Ws)
+    pre = mlp_layers(spec, mlp_pack(spec, zip(Ws, bs)), X)[1]
     y, Ry, R2y = [X.T], [np.zeros_like(X.T)], [np.zeros_like(X.T)]
     Ra, R2a, sig = [], [], []
-    for W, b, V in zip(Ws, bs, Vs):
-        a = W @ y[-1] + b[:, None]
+    for W, V, s_i in zip(Ws, Vs, pre):
+        a = np.ascontiguousarray(s_i.T)
         ra = V @ y[-1] + W @ Ry[-1]
         r2a = W @ R2y[-1] + 2.0 * V @ Ry[-1]
         s = _sigmoid_derivatives(a)
@@ -144,10 +151,13 @@ def sigmoid_mlp_loss(flat_weights, shapes, biases, X, T, /):
         0.125
     """
     Ws = unflatten_layers(flat_weights, shapes)
-    y = np.asarray(X, dtype=np.float64).T
-    for W, b in zip(Ws, biases):
-        y = _sigmoid(anp.dot(W, y) + np.asarray(b, dtype=np.float64)[:, None])
-    return 0.5 * anp.sum((y - np.asarray(T, dtype=np.float64).T) ** 2)
+    X = np.asarray(X, dtype=np.float64)
+    spec = _spec(X, Ws)
+    bs = [np.asarray(b, dtype=np.float64) for b in biases]
+    theta = anp.concatenate([p for W, b in zip(Ws, bs) for p in (anp.ravel(W), b)])
+    y = _sigmoid(mlp_forward(spec, theta, X))  # the §5.3 network: sigmoid on the output layer too
+    # summed in (output, sample) order, as r_operator's column-per-sample residual
+    return 0.5 * anp.sum(anp.ravel(anp.transpose(y - np.asarray(T, dtype=np.float64))) ** 2)
 
 
 def flatten_layers(arrays: Sequence, /) -> tuple[np.ndarray, list]:
@@ -185,7 +195,12 @@ def unflatten_layers(flat, shapes, /) -> list:
 
 def _sigmoid(a):
     # σ(a) = 1/(1+e^{-a}) written as (1 + tanh(a/2))/2: no overflow for large |a|.
-    return 0.5 * (anp.tanh(0.5 * a) + 1.0)
+    return phi("sigmoid", a)
+
+
+def _spec(X, Ws):
+    """The shared MLP (:mod:`srtheory.mlp`) with these layer weights and sigmoid hidden layers."""
+    return mlp_spec((np.shape(X)[1],) + tuple(np.shape(W)[0] for W in Ws), activation="sigmoid")
 
 
 def _sigmoid_derivatives(a):

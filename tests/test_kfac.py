@@ -25,14 +25,8 @@ from srtheory.kfac import (
     kfac_precondition,
     kfac_preconditioner,
     mlp_backprop,
-    mlp_forward,
-    mlp_init,
-    mlp_objective,
-    mlp_pack,
-    mlp_separate_index,
-    mlp_spec,
-    mlp_unpack,
 )
+from srtheory.mlp import homogeneous_index, mlp_forward, mlp_init, mlp_objective, mlp_spec
 from srtheory.testing import assert_close, tolerance
 
 ACTS = ["tanh", "sigmoid", "softplus", "relu"]
@@ -51,7 +45,9 @@ def _problem(rng, *, sizes=(3, 4, 5, 3), activation="tanh", loss="squared", n=7)
 
 
 def _blocks(M, spec):
-    off = spec.offsets
+    """Diagonal per-layer blocks of ``M`` (flat layout) in K-FAC's homogeneous ``[W | b]`` order."""
+    h = homogeneous_index(spec)
+    M, off = M[np.ix_(h, h)], spec.offsets
     return [M[off[i] : off[i + 1], off[i] : off[i + 1]] for i in range(len(spec.shapes))]
 
 
@@ -85,33 +81,17 @@ def assert_psd(M, *, what):
 # ------------------------------------------------------------------------------- layout, backprop
 
 
-def test_pack_unpack_roundtrip_and_layout(rng):
-    spec = mlp_spec((3, 4, 2))
-    theta = rng.standard_normal(spec.n_params)
-    blocks = mlp_unpack(spec, theta)
-    assert [b.shape for b in blocks] == [(4, 4), (2, 5)]
-    np.testing.assert_array_equal(mlp_pack(spec, blocks), theta)
-    # row-major: entry (o, j) of layer 0 sits at o * (d_in + 1) + j; the bias is the last column
-    assert blocks[0][2, 3] == theta[2 * 4 + 3]
-    blocks[0][0, 0] = 99.0  # unpack returns copies: the caller's theta is untouched
-    assert theta[0] != 99.0
-
-
-@pytest.mark.parametrize("act", ["tanh", "sigmoid", "softplus"])
-def test_separate_layout_matches_zoo_mlp(act):
-    # the zoo's mlp_*_regression objectives store [W1, b1, w2, b2]; mlp_separate_index maps them to
-    # this module's [W|b] layout, so K-FAC applies to them
-    from srtheory import objectives
-
-    obj = objectives.get(f"mlp_{act}_regression")
-    spec = mlp_spec((2, 3, 1), activation=act, loss="squared")
-    idx = mlp_separate_index(spec)
-    np.testing.assert_array_equal(np.sort(idx), np.arange(spec.n_params))
-    x = np.asarray(obj.x0, dtype=float)
-    X, y = obj.extras["X"], obj.extras["y"]
-    assert float(mlp_objective(spec, X, y[:, None])(x[idx])) == pytest.approx(float(obj.f(x)),
-                                                                              rel=tolerance(factor=10))
-    np.testing.assert_array_equal(x[idx][np.argsort(idx)], x)
+def test_homogeneous_blocks_are_a_permutation_of_the_flat_layout(rng):
+    # K-FAC reads theta as the blocks [W_l | b_l]; the gradient it builds from them (Backprop.grad)
+    # is returned in the flat layout [vec(W_0), b_0, ...] of srtheory.mlp
+    spec, theta, X, T = _problem(rng, sizes=(3, 4, 2))
+    h = homogeneous_index(spec)
+    np.testing.assert_array_equal(np.sort(h), np.arange(spec.n_params))
+    bp = mlp_backprop(spec, theta, X, T)
+    blocks = np.concatenate([(d.T @ a / X.shape[0]).reshape(-1) for a, d in zip(bp.abar, bp.delta)])
+    np.testing.assert_array_equal(bp.grad()[h], blocks)
+    with pytest.raises(AssertionError):  # negative control: the blocks are not the flat layout
+        np.testing.assert_array_equal(bp.grad(), blocks)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -227,10 +207,13 @@ def test_precondition_inverts_damped_kronecker_product(rng, damping):
     assert_close(kfac_precondition(inv, kfac_multiply(F, u, damping=damping)), u, rtol=tolerance(factor=1e4),
                  what="P M u")
     # the block form equals the dense Kronecker matrix
-    dense = np.zeros((spec.n_params,) * 2)
+    dense_h = np.zeros((spec.n_params,) * 2)  # in the homogeneous order of the blocks
     for l, (a, g) in enumerate(zip(F.A, F.G)):
         o = spec.offsets
-        dense[o[l] : o[l + 1], o[l] : o[l + 1]] = np.kron(g, a)
+        dense_h[o[l] : o[l + 1], o[l] : o[l + 1]] = np.kron(g, a)
+    h = homogeneous_index(spec)
+    dense = np.empty_like(dense_h)
+    dense[np.ix_(h, h)] = dense_h  # the same matrix in the flat layout
     assert_close(kfac_multiply(F, u), dense @ u, rtol=tolerance(factor=100), what="block form")
     # P symmetric positive definite
     assert u @ kfac_precondition(inv, r) == pytest.approx(r @ kfac_precondition(inv, u), rel=tolerance(factor=1e4))
@@ -323,12 +306,8 @@ def test_as_preconditioner_forms_and_errors():
 
 
 def test_bad_inputs(rng):
-    with pytest.raises(ValueError, match="activation"):
-        mlp_spec((2, 2), activation="gelu")
-    with pytest.raises(ValueError, match="loss"):
-        mlp_spec((2, 2), loss="hinge")
-    with pytest.raises(ValueError, match="at least"):
-        mlp_spec((2,))
+    with pytest.raises(ValueError, match="K-FAC supports"):
+        kfac_factors(mlp_spec((2, 1), loss="logistic"), np.zeros(3), np.zeros((1, 2)))
     spec, theta, X, T = _problem(rng, loss="softmax_ce")
     with pytest.raises(ValueError, match="length"):
         kfac_factors(spec, theta[:-1], X)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from itertools import pairwise
 
-import autograd.numpy as anp
 import numpy as np
 from scipy import ndimage
 
 from srtheory._validation import positive_int
+from srtheory.mlp import mlp_forward, mlp_init, mlp_loss, mlp_spec
 
 __all__ = ["Dataset", "load_dataset", "mlp_objective", "typeset_digits"]
 
@@ -134,38 +133,25 @@ def typeset_digits(rng: np.random.Generator, /, *, n_per_font: int = 2, extra: s
 
 
 def mlp_objective(data: Dataset, /, *, hidden: int, rng: np.random.Generator):
-    """A one-hidden-layer tanh MLP with mean softmax cross-entropy on ``data``'s training split, as a
-    :class:`~srtheory.objectives.StochasticObjective` (the ``f_B`` of SRR_NOTES §4), plus its
-    ``logits(x, X)``.  tanh keeps the loss C^3, which Lemma A needs; ``x0`` is drawn from ``rng``
-    (``W ~ N(0, 1/fan_in)``, zero biases)."""
+    """A one-hidden-layer tanh MLP (:mod:`srtheory.mlp`) with mean softmax cross-entropy on ``data``'s
+    training split, as a :class:`~srtheory.objectives.StochasticObjective` (the ``f_B`` of SRR_NOTES
+    §4), plus its ``logits(x, X)``.  tanh keeps the loss C^3, which Lemma A needs; ``x0`` is drawn
+    from ``rng`` (``W ~ N(0, 1/fan_in)``, zero biases: :func:`srtheory.mlp.mlp_init`'s ``"lecun"``)."""
     from srtheory.objectives import StochasticObjective
 
-    sizes = (data.X_train.shape[1], positive_int(hidden, "hidden"), data.n_classes)
-    dim = sum(a * b + b for a, b in pairwise(sizes))
+    spec = mlp_spec((data.X_train.shape[1], positive_int(hidden, "hidden"), data.n_classes),
+                    activation="tanh", loss="softmax_ce")
+    sizes = spec.sizes
 
     def logits(x, X):
-        h, i = X, 0
-        for layer, (a, b) in enumerate(pairwise(sizes)):
-            W = anp.reshape(x[i : i + a * b], (a, b))
-            h = anp.dot(h, W) + x[i + a * b : i + a * b + b]
-            i += a * b + b
-            if layer < len(sizes) - 2:
-                h = anp.tanh(h)
-        return h
+        return mlp_forward(spec, x, X)
 
     Xtr, ytr = data.X_train, data.y_train
-
-    def ce(x, X, y):
-        z = logits(x, X)
-        z = z - anp.max(z, axis=1, keepdims=True)
-        return -anp.mean(z[np.arange(len(y)), y] - anp.log(anp.sum(anp.exp(z), axis=1)))
-
-    x0 = np.concatenate([np.concatenate([rng.standard_normal(a * b) / np.sqrt(a), np.zeros(b)])
-                         for a, b in pairwise(sizes)])
     obj = StochasticObjective(
-        name=f"mlp_{data.name}", f=lambda x: ce(x, Xtr, ytr), dim=dim, x0=x0,
-        loss=lambda x, batch: ce(x, Xtr[batch], ytr[batch]), n_samples=len(ytr),
-        val_loss=lambda x: ce(x, data.X_val, data.y_val), task="classification",
+        name=f"mlp_{data.name}", f=lambda x: mlp_loss(spec, x, Xtr, ytr), dim=spec.n_params,
+        x0=mlp_init(spec, rng=rng, scheme="lecun"),
+        loss=lambda x, batch: mlp_loss(spec, x, Xtr[batch], ytr[batch]), n_samples=len(ytr),
+        val_loss=lambda x: mlp_loss(spec, x, data.X_val, data.y_val), task="classification",
         notes=f"{sizes[0]}-{sizes[1]}-{sizes[2]} tanh MLP, softmax cross-entropy",
     )
     return obj, logits

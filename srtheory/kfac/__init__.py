@@ -13,16 +13,18 @@ their eigendecompositions.  The same factors make K-FAC the optimizer baseline o
 
 Network and flat parameter layout
 ---------------------------------
-``spec = mlp_spec((d_0, ..., d_L), activation=..., loss=...)``.  Layer ``l = 0..L-1`` maps
-``h_l`` (width ``d_l``; ``h_0 = x``) to the pre-activation ``s_l = W_l h_l + b_l`` (width
-``d_{l+1}``); hidden layers apply ``phi`` (tanh, sigmoid, softplus or relu), the last layer is
-linear.  Its parameters form the *homogeneous* block ``Wbar_l = [W_l | b_l]`` of shape
-``(d_{l+1}, d_l + 1)``; ``theta`` is the concatenation over layers of ``Wbar_l`` flattened in
-row-major (C) order.  With ``abar = [h_l; 1]`` the gradient of a sample's loss with respect to
-``Wbar_l`` is ``g abar^T`` (``g = dloss/ds_l``), whose row-major flattening is ``kron(g, abar)``,
-so the per-layer Fisher block is ``E[(g g^T) (x) (abar abar^T)] ~ G (x) A`` in exactly the
-``(G (x) A)`` order written in the notes, and
-``(G (x) A) vec(R) = vec(G R A)`` for a block ``R`` of shape ``(d_{l+1}, d_l + 1)``.
+The network is the shared MLP of :mod:`srtheory.mlp` (``spec = srtheory.mlp.mlp_spec((d_0, ..., d_L),
+activation=..., loss=...)``): layer ``l`` maps ``h_l`` to ``s_l = W_l h_l + b_l``, hidden layers
+apply ``phi``, the last layer is linear, and ``theta = [vec(W_0), b_0, vec(W_1), b_1, ...]`` (row-major
+``W_l`` of shape ``(d_{l+1}, d_l)``; torch's ``parameters()`` order).  K-FAC works on the
+*homogeneous* block ``Wbar_l = [W_l | b_l]`` of shape ``(d_{l+1}, d_l + 1)``, flattened row-major:
+``theta[srtheory.mlp.homogeneous_index(spec)]`` lists these blocks, and every function here that
+takes or returns a flat vector (``r``, ``v``, ``P(r)``, gradients) uses the ``theta`` layout, the
+gather and scatter being done inside.  With ``abar = [h_l; 1]`` the gradient of a sample's loss with
+respect to ``Wbar_l`` is ``g abar^T`` (``g = dloss/ds_l``), whose row-major flattening is
+``kron(g, abar)``, so the per-layer Fisher block (in the homogeneous order) is
+``E[(g g^T) (x) (abar abar^T)] ~ G (x) A`` in exactly the ``(G (x) A)`` order written in the notes,
+and ``(G (x) A) vec(R) = vec(G R A)`` for a block ``R`` of shape ``(d_{l+1}, d_l + 1)``.
 
 Losses are means over the samples: ``"squared"``, ``l_n = 1/2 ||y_n - t_n||^2`` (targets
 ``(N, d_L)``); ``"softmax_ce"``, ``l_n = -log softmax(y_n)[t_n]`` (integer labels ``(N,)``).
@@ -38,10 +40,8 @@ algorithm of Alg. 1b (step 2), not a dense Hessian; dense references live in :mo
 
 What is where (every public name is importable from ``srtheory.kfac`` itself)
 -----------------------------------------------------------------------------
-* :mod:`~srtheory.kfac.network` -- the MLP: :class:`MLPSpec`, :func:`mlp_spec`, ``ACTIVATIONS``,
-  ``LOSSES``, the flat layout (:func:`mlp_pack`, :func:`mlp_unpack`, :func:`mlp_separate_index`),
-  :func:`mlp_init`, :func:`mlp_forward`, :func:`mlp_loss`, :func:`mlp_objective`, and the explicit
-  per-sample back-propagation :func:`mlp_backprop` (:class:`Backprop`);
+* :mod:`~srtheory.kfac.network` -- the explicit per-sample back-propagation :func:`mlp_backprop`
+  (:class:`Backprop`) through the shared MLP of :mod:`srtheory.mlp`;
 * :mod:`~srtheory.kfac.factors` -- K-FAC itself: ``FISHERS``, :func:`kfac_factors`
   (:class:`KFACFactors`), :func:`kfac_inverse` (:class:`KFACInverse`), :func:`kfac_precondition`,
   :func:`kfac_multiply`, :func:`kfac_preconditioner`;
@@ -51,8 +51,8 @@ What is where (every public name is importable from ``srtheory.kfac`` itself)
 "The module docstring" in the docstrings of those modules means this one.
 """
 
-# FISHERS, ACTIVATIONS and LOSSES are not in __all__ but are part of srtheory.kfac
-# (srtheory.baselines uses FISHERS): re-exported with a redundant alias.
+# FISHERS is not in __all__ but is part of srtheory.kfac (srtheory.baselines uses it):
+# re-exported with a redundant alias.
 from srtheory.kfac.factors import FISHERS as FISHERS
 from srtheory.kfac.factors import (
     KFACFactors,
@@ -63,21 +63,7 @@ from srtheory.kfac.factors import (
     kfac_precondition,
     kfac_preconditioner,
 )
-from srtheory.kfac.network import ACTIVATIONS as ACTIVATIONS
-from srtheory.kfac.network import LOSSES as LOSSES
-from srtheory.kfac.network import (
-    Backprop,
-    MLPSpec,
-    mlp_backprop,
-    mlp_forward,
-    mlp_init,
-    mlp_loss,
-    mlp_objective,
-    mlp_pack,
-    mlp_separate_index,
-    mlp_spec,
-    mlp_unpack,
-)
+from srtheory.kfac.network import Backprop, mlp_backprop
 from srtheory.kfac.preconditioners import (
     as_preconditioner,
     diagonal_estimate,
@@ -88,7 +74,6 @@ __all__ = [
     "Backprop",
     "KFACFactors",
     "KFACInverse",
-    "MLPSpec",
     "as_preconditioner",
     "diagonal_estimate",
     "jacobi_preconditioner",
@@ -98,12 +83,4 @@ __all__ = [
     "kfac_precondition",
     "kfac_preconditioner",
     "mlp_backprop",
-    "mlp_forward",
-    "mlp_init",
-    "mlp_loss",
-    "mlp_objective",
-    "mlp_pack",
-    "mlp_separate_index",
-    "mlp_spec",
-    "mlp_unpack",
 ]

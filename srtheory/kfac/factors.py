@@ -6,7 +6,7 @@ flavours ``"ggn"``, ``"empirical"``, ``"sampled"``), their eigendecompositions
 (:func:`kfac_precondition`, :func:`kfac_preconditioner`), and the damped curvature
 ``G (x) A + damping I`` itself (:func:`kfac_multiply`).
 "The module docstring" below means the package docstring (:mod:`srtheory.kfac`), which fixes the
-flat layout and the ``(G (x) A)`` order.
+flat layout (gathered into homogeneous blocks inside) and the ``(G (x) A)`` order.
 
 The only ``eigh`` calls here are of the small K-FAC factors ``A`` and ``G`` -- that is the
 algorithm of Alg. 1b (step 2), not a dense Hessian; dense references live in :mod:`srtheory.oracle`.
@@ -20,15 +20,8 @@ from typing import NamedTuple
 import numpy as np
 
 from srtheory._validation import as_vector, finite_output, positive
-from srtheory.kfac.network import (
-    MLPSpec,
-    _backward,
-    _check_data,
-    _check_inputs,
-    _forward_cache,
-    _softmax,
-    mlp_unpack,
-)
+from srtheory.kfac.network import _backward, _forward_cache, _softmax
+from srtheory.mlp import MLPSpec, check_data, check_inputs, homogeneous_index
 
 __all__ = [
     "FISHERS",
@@ -47,7 +40,7 @@ FISHERS = ("ggn", "empirical", "sampled")
 class KFACFactors(NamedTuple):
     """Per-layer Kronecker factors: ``A[l] = (1/N) sum_n abar abar^T`` of shape (d_l+1, d_l+1)
     and ``G[l] = (1/N) sum_n g g^T`` of shape (d_{l+1}, d_{l+1}); block l of the curvature is
-    approximated by ``G[l] (x) A[l]`` in the flat layout of the module docstring."""
+    approximated by ``G[l] (x) A[l]`` in the homogeneous ``[W_l | b_l]`` order of the module docstring."""
 
     A: tuple[np.ndarray, ...]
     G: tuple[np.ndarray, ...]
@@ -92,10 +85,11 @@ def kfac_factors(spec: MLPSpec, theta, X, T=None, /, *, fisher: str = "ggn", rng
     """
     if fisher not in FISHERS:
         raise ValueError(f"fisher must be one of {FISHERS}, got {fisher!r}")
-    blocks = mlp_unpack(spec, theta)
-    X = _check_inputs(spec, X)
+    if spec.loss not in ("squared", "softmax_ce"):
+        raise ValueError(f"K-FAC supports the losses 'squared' and 'softmax_ce', got {spec.loss!r}")
+    X = check_inputs(spec, X)
     n = X.shape[0]
-    abar, pre = _forward_cache(spec, blocks, X)
+    abar, pre, weights = _forward_cache(spec, theta, X)
     y = pre[-1]
     if fisher == "ggn":
         if spec.loss == "squared":
@@ -109,10 +103,10 @@ def kfac_factors(spec: MLPSpec, theta, X, T=None, /, *, fisher: str = "ggn", rng
         # column k of S_n is the output-side vector of "virtual sample" (n, k)
         out = np.transpose(roots, (0, 2, 1)).reshape(n * k, y.shape[1])
         rep = [np.repeat(s, k, axis=0) for s in pre]
-        delta = _backward(spec, blocks, rep, out)
+        delta = _backward(spec, weights, rep, out)
     else:
         if fisher == "empirical":
-            _, T = _check_data(spec, X, T)
+            _, T = check_data(spec, X, T)
         else:
             if not isinstance(rng, np.random.Generator):
                 raise ValueError("fisher='sampled' needs rng=np.random.Generator")
@@ -127,7 +121,7 @@ def kfac_factors(spec: MLPSpec, theta, X, T=None, /, *, fisher: str = "ggn", rng
         else:
             out = _softmax(y)
             out[np.arange(n), T] -= 1.0
-        delta = _backward(spec, blocks, pre, out)
+        delta = _backward(spec, weights, pre, out)
     A = tuple(_sym(a.T @ a / n) for a in abar)
     G = tuple(_sym(d.T @ d / n) for d in delta)
     for l, (a, g) in enumerate(zip(A, G)):
@@ -171,27 +165,29 @@ def kfac_precondition(factors, r, /, *, damping: float | None = None) -> np.ndar
     :class:`KFACFactors` (decomposed on the fly with ``damping``, default 0).
     """
     inv = _as_inverse(factors, damping)
-    r = as_vector(r, "r", n=inv.n_params)
+    idx = _homogeneous(inv.shapes)
+    r = as_vector(r, "r", n=inv.n_params)[idx]
     out, start = [], 0
     for qa, ea, qg, eg, (rows, cols) in zip(inv.QA, inv.sA, inv.QG, inv.sG, inv.shapes):
         R = r[start : start + rows * cols].reshape(rows, cols)
         start += rows * cols
         rt = (qg.T @ R @ qa) / (np.outer(eg, ea) + inv.damping)
         out.append((qg @ rt @ qa.T).reshape(-1))
-    return finite_output(np.concatenate(out), "kfac_precondition", n=inv.n_params)
+    return finite_output(_scatter(np.concatenate(out), idx), "kfac_precondition", n=inv.n_params)
 
 
 def kfac_multiply(factors: KFACFactors, v, /, *, damping: float = 0.0) -> np.ndarray:
     """``(G (x) A + damping I) v`` per layer, i.e. block ``V -> G V A + damping V`` (the K-FAC
     curvature itself; ``kfac_precondition`` inverts it)."""
     damping = positive(damping, "damping", allow_zero=True)
-    v = as_vector(v, "v", n=factors.n_params)
+    idx = _homogeneous(factors.shapes)
+    v = as_vector(v, "v", n=factors.n_params)[idx]
     out, start = [], 0
     for a, g, (rows, cols) in zip(factors.A, factors.G, factors.shapes):
         V = v[start : start + rows * cols].reshape(rows, cols)
         start += rows * cols
         out.append((g @ V @ a + damping * V).reshape(-1))
-    return np.concatenate(out)
+    return _scatter(np.concatenate(out), idx)
 
 
 def kfac_preconditioner(factors: KFACFactors, /, *, damping: float = 0.0) -> Callable:
@@ -206,6 +202,20 @@ def kfac_preconditioner(factors: KFACFactors, /, *, damping: float = 0.0) -> Cal
 
 def _sym(m):
     return 0.5 * (m + m.T)
+
+
+def _homogeneous(shapes):
+    """``homogeneous_index`` of the MLP whose layer blocks ``[W_l | b_l]`` have these shapes."""
+    if any(shapes[i][0] + 1 != shapes[i + 1][1] for i in range(len(shapes) - 1)):
+        raise ValueError(f"layer blocks {shapes} do not chain into an MLP")
+    return homogeneous_index((shapes[0][1] - 1,) + tuple(rows for rows, _ in shapes))
+
+
+def _scatter(h, idx):
+    """Blocks ``[vec(Wbar_0), ...]`` back to the flat layout: ``out[idx] = h``."""
+    out = np.empty_like(h)
+    out[idx] = h
+    return out
 
 
 def _as_inverse(factors, damping):

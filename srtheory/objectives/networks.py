@@ -1,8 +1,9 @@
 """``mlp_{tanh,sigmoid,softplus}_{regression,classification}``: tiny MLPs on synthetic data.
 
-One-hidden-layer 2-3-1 nets (13 parameters ``[W1, b1, w2, b2]``) on seeded data from a teacher of
-the same shape: regression (squared error, no noise, so the teacher is a global minimum with
-f = 0 and a stored rho) and classification (logistic loss on the teacher's signs), each a
+One-hidden-layer 2-3-1 nets (the MLP of :mod:`srtheory.mlp`, 13 parameters ``[W1, b1, w2, b2]``
+in its flat layout) on seeded data from a teacher of the same shape: regression (squared error, no
+noise, so the teacher is a global minimum with f = 0 and a stored rho) and classification
+(logistic loss on the teacher's signs), each a
 :class:`~srtheory.objectives.base.StochasticObjective` with minibatches and a validation set.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-import autograd.numpy as anp
 import numpy as np
 
+from srtheory.mlp import mlp_forward, mlp_loss, mlp_spec
 from srtheory.objectives.base import KnownMinimum, StochasticObjective, _frozen, _register
 
 __all__: list[str] = []
@@ -20,21 +21,13 @@ __all__: list[str] = []
 
 # ---------------------------------------------------------------- tiny MLPs on synthetic data
 
-_ACTS = {
-    "tanh": anp.tanh,
-    "sigmoid": lambda z: 0.5 * (anp.tanh(0.5 * z) + 1.0),
-    "softplus": lambda z: anp.logaddexp(0.0, z),
-}
-_MLP_IN, _MLP_HIDDEN = 2, 3
-_MLP_DIM = _MLP_IN * _MLP_HIDDEN + _MLP_HIDDEN + _MLP_HIDDEN + 1  # W1, b1, w2, b2 = 13
+_MLP_SIZES = (2, 3, 1)
+_MLP_DIM = mlp_spec(_MLP_SIZES).n_params  # W1, b1, w2, b2 = 13
 
 
 def _mlp_forward(x, X, act):
-    n_w1 = _MLP_IN * _MLP_HIDDEN
-    W1 = anp.reshape(x[:n_w1], (_MLP_HIDDEN, _MLP_IN))
-    b1 = x[n_w1:n_w1 + _MLP_HIDDEN]
-    w2 = x[n_w1 + _MLP_HIDDEN:n_w1 + 2 * _MLP_HIDDEN]
-    return anp.dot(_ACTS[act](anp.dot(X, W1.T) + b1), w2) + x[-1]
+    """The network's scalar output per row of ``X`` (shape ``(N,)``)."""
+    return mlp_forward(mlp_spec(_MLP_SIZES, activation=act), x, X)[:, 0]
 
 
 # Offline values (computed once with srtheory.oracle.rho at the teacher weights and checked by
@@ -48,7 +41,7 @@ def _make_mlp(act: str, task: str, *, seed: int = 0, n_train: int = 64, n_val: i
     rng = np.random.default_rng([seed, {"tanh": 1, "sigmoid": 2, "softplus": 3}[act],
                                  {"regression": 1, "classification": 2}[task]])
     teacher = rng.standard_normal(_MLP_DIM)
-    X = rng.standard_normal((n_train + n_val, _MLP_IN))
+    X = rng.standard_normal((n_train + n_val, _MLP_SIZES[0]))
     z = np.asarray(_mlp_forward(teacher, X, act), dtype=float)
     if task == "regression":
         y = z
@@ -59,11 +52,10 @@ def _make_mlp(act: str, task: str, *, seed: int = 0, n_train: int = 64, n_val: i
     for arr in (X_tr, y_tr, X_va, y_va, teacher):
         arr.setflags(write=False)
 
+    spec = mlp_spec(_MLP_SIZES, activation=act, loss="squared" if task == "regression" else "logistic")
+
     def data_loss(x, Xb, yb):
-        out = _mlp_forward(x, Xb, act)
-        if task == "regression":
-            return 0.5 * anp.mean((out - yb) ** 2)
-        return anp.mean(anp.logaddexp(0.0, -yb * out))
+        return mlp_loss(spec, x, Xb, yb[:, None] if task == "regression" else yb)
 
     def loss(x, batch):
         idx = np.asarray(batch)
@@ -88,7 +80,7 @@ def _make_mlp(act: str, task: str, *, seed: int = 0, n_train: int = 64, n_val: i
         minima = (KnownMinimum(teacher, 0.0, _MLP_TEACHER_RHO[act], None, "teacher", _MLP_RHO_PRECISION),)
     return StochasticObjective(
         name=f"mlp_{act}_{task}", f=f, dim=_MLP_DIM, x0=_frozen(x0), minima=minima,
-        notes=f"{_MLP_IN}-{_MLP_HIDDEN}-1 {act} net, {n_train} training / {n_val} validation samples "
+        notes=f"{_MLP_SIZES[0]}-{_MLP_SIZES[1]}-1 {act} net, {n_train} training / {n_val} validation samples "
               f"from seed {seed}; " + ("squared error on a same-shape teacher (f = 0 at the teacher)"
                                        if task == "regression" else "logistic loss on teacher signs"),
         extras=MappingProxyType({"X": X_tr, "y": y_tr, "X_val": X_va, "y_val": y_va}),
