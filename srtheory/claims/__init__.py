@@ -1,4 +1,4 @@
-"""Executable claims C01-C08 of ``proofs/`` and the ``srtheory verify`` command.
+"""Executable claims C01-C10 of ``proofs/`` and their registry (run them all with ``srtheory verify``).
 
 The paper's theorem statements are not available (SRR_NOTES §7, §12); ``proofs/`` states and
 proves the project's own precise versions (marked there as the project's reconstruction).  Each
@@ -24,6 +24,10 @@ C07    descent lemma for a ≤ 1/L                                   ``step_fact
 C08    almost-sure convergence of SRR-SGD                          ``schedule="constant"``,
                                                                    ``eigen_error="constant"``,
                                                                    ``schedule="inverse_sqrt"``
+C09    nonsmooth SRR-SGD: Clarke-critical limit points (definable  ``schedule="constant"``,
+       f, i.i.d. batches, top-eigenvalue error → 0)                 ``code_faithful=True``
+C10    gap-free ρ: ‖Av‖ of power iteration (power on A²),           ``start="ones"``,
+       two-ended Lanczos; random start                              ``estimator="rayleigh"``
 =====  ==========================================================  =============================
 
 Checks may be dense (they are references): they use :mod:`srtheory.oracle` and closed-form
@@ -31,8 +35,9 @@ Hessians of their own objectives; the algorithms under test take matvecs as usua
 
 Layout: :mod:`~srtheory.claims._core` (``Claim``, ``ClaimSpec``, registry tables, helpers),
 :mod:`~srtheory.claims.synthetic` (``CubicSine``, ``RotatedSeparable``), one module per claim
-(``c01_eigenvalue_gradient`` … ``c08_as_convergence``, named like the proof files), and
-:mod:`~srtheory.claims.cli` (``CLAIMS``, ``verify``, ``format_table``, ``configure``, ``run``).
+(``c01_eigenvalue_gradient`` … ``c10_gap_free_radius``, named like the proof files), and
+:mod:`~srtheory.claims.registry` (``CLAIMS``, ``verify``).  The ``srtheory verify`` command that
+prints the table is :mod:`srtheory.commands.verify`.
 """
 
 from __future__ import annotations
@@ -50,7 +55,9 @@ from srtheory.claims.c06_minibatch_bias import check_C06
 from srtheory.claims.c07_descent import check_C07
 from srtheory.claims.c08_as_convergence import _c08_run as _c08_run
 from srtheory.claims.c08_as_convergence import check_C08
-from srtheory.claims.cli import CLAIMS, configure, format_table, run, verify
+from srtheory.claims.c09_nonsmooth_convergence import check_C09
+from srtheory.claims.c10_gap_free_radius import check_C10
+from srtheory.claims.registry import CLAIMS, verify
 from srtheory.claims.synthetic import CubicSine, RotatedSeparable, make_cubic_sine, make_separable
 
 __all__ = [
@@ -68,10 +75,9 @@ __all__ = [
     "check_C06",
     "check_C07",
     "check_C08",
-    "configure",
-    "format_table",
+    "check_C09",
+    "check_C10",
     "make_cubic_sine",
     "make_separable",
-    "run",
     "verify",
 ]

@@ -60,12 +60,17 @@ _STATEMENTS = {
     "sin∠ ≤ tanθ₀|λ₂/λ₁|^k, |θ−λ| ≤ ‖r‖, ‖r‖²/δ",
     "C03": "Lanczos, random start: Kaniel–Paige per start; "
     "P[rel. err ≥ ε] ≤ 1.648√n e^{−√ε(2k−1)} (Kuczyński–Woźniakowski)",
-    "C04": "warm start: Hessian moves ≤ δ < g ⇒ power iterations "
-    "≤ k(δ,g) = O(log(δ/(g·tol))/log|λ₁/λ₂|) (Davis–Kahan)",
-    "C05": "FD third-order term: error ≤ ε²M₅‖v‖⁴/12 + O(u/ε²); slopes +2 and −2",
+    "C04": "warm start: Hessian moves ≤ δ ⇒ power iterations "
+    "≤ 2 + log(4·spread·(ε_prev + δ/(g−δ))/(τρ))/log|λ₁/λ₂| (Davis–Kahan)",
+    "C05": "FD third-order term: error ≤ ε²M₅/12 + (4η + 2Lu(‖x‖+2ε))/ε² + 2uL/ε + O(u); "
+    "slopes +2 and −2; also at the default step",
     "C06": "minibatch bias: 0 ≤ E ρ(H_B) − ρ(H) ≤ √((N−b)/((N−1)b)·σ²_F), non-increasing in b",
     "C07": "descent lemma: a ≤ 1/L ⇒ h(x − a∇h) ≤ h(x) − a(1 − La/2)‖∇h‖² ≤ h(x) − (a/2)‖∇h‖²",
     "C08": "SRR-SGD, Σa=∞, Σa²<∞, unbiased noise, Σa‖e‖<∞: h(x_k) converges and ∇h(x_k) → 0 a.s.",
+    "C09": "nonsmooth SRR-SGD on h = f + μE_B(ρ(H_B) − K)₊ (definable f, i.i.d. batches, Σa=∞, "
+    "Σa²<∞, top-eigenvalue error → 0): limit points Clarke-critical, h(x_k) converges a.s.",
+    "C10": "gap-free ρ: ρ̂ = ‖Av‖ after k power steps, P[(ρ²−ρ̂²)/ρ² ≥ η] ≤ √(2(n−1)/(πkη))(1−η)^{k/2}; "
+    "two-ended Lanczos P[(ρ−ρ̂)/ρ ≥ ε] ≤ 1.648√n e^{−√(ε/2)(2k−1)}",
 }
 
 _PROOFS = {
@@ -77,6 +82,8 @@ _PROOFS = {
     "C06": "C06_minibatch_bias.md",
     "C07": "C07_descent.md",
     "C08": "C08_as_convergence.md",
+    "C09": "C09_nonsmooth_convergence.md",
+    "C10": "C10_gap_free_radius.md",
 }
 _TESTS = {
     "C01": "test_C01_eigenvalue_gradient.py",
@@ -87,17 +94,23 @@ _TESTS = {
     "C06": "test_C06_minibatch_bias.py",
     "C07": "test_C07_descent.py",
     "C08": "test_C08_as_convergence.py",
+    "C09": "test_C09_nonsmooth_convergence.py",
+    "C10": "test_C10_gap_free_radius.py",
 }
 _ASSUMPTIONS = {
     "C01": "f ∈ C³ near x; top-|λ| eigenvalue simple, −λ* not an eigenvalue",
     "C02": "A symmetric; |λ₁| > |λ₂| ≥ …; start not ⟂ q₁",
-    "C03": "A symmetric PSD; start uniform on the sphere; exact-arithmetic Lanczos (full reorth.)",
-    "C04": "‖H_{t+1} − H_t‖ ≤ δ < g (gap of H_t), 2δ < ρ − |λ₂|; |λ₂/λ₁| ≤ r < 1; residual known",
-    "C05": "f ∈ C⁵ on the segment, ‖∇⁵f[v⁴,·]‖ ≤ M₅; gradient rounding ≤ η",
+    "C03": "A symmetric, n ≥ 3; A ⪰ 0 with λ₁ > 0 (proved bound), A ≻ 0 (KW); start uniform on the "
+    "sphere; exact-arithmetic Lanczos (full reorth.)",
+    "C04": "‖H_{t+1} − H_t‖ ≤ δ, 2δ < ρ − |λ₂| (implies δ < g); |λ₂/λ₁| ≤ r < 1; residual known",
+    "C05": "f ∈ C⁵ on the segment, ‖∇⁵f[v⁴,·]‖ ≤ M₅; ‖∇²f‖ ≤ L near it; gradient rounding ≤ η",
     "C06": "H_B the mean of a uniform batch (E H_B = H); ρ = ‖·‖₂ convex",
     "C07": "∇h L-Lipschitz on the segment; 0 < a ≤ 1/L",
     "C08": "h ≥ h_inf, ∇h L-Lipschitz; Σa=∞, Σa²<∞; E[w|F]=0, E‖w‖²≤A+B‖∇h‖²; "
     "Σa_k‖e_k‖<∞, ‖e_k‖ bounded",
+    "C09": "f_B ∈ C³ definable (o-minimal); batches i.i.d. uniform; Σa=∞, Σa²<∞; iterates bounded; "
+    "max_B E[min(1, η_k(B)) | F_k] → 0 for the top-eigenvalue error η_k(B) (failed solve: η = ρ)",
+    "C10": "A symmetric, n ≥ 3, ρ > 0; start uniform on the sphere; fixed number of matvecs",
 }
 
 

@@ -23,10 +23,14 @@ def check_C02(*, budget="quick", rng=None, ratio=0.8, tie=False) -> Claim:
     start.  For every iteration count ``k`` (``j = k − 1`` updates) the returned pair satisfies
     ``|θ − λ₁| ≤ spread·tan²θ₀·ratio^{2j}``, ``sin∠(v, q₁) ≤ tanθ₀·ratio^j``, and
     ``|θ − λ| ≤ ‖r‖``, ``|θ − λ| ≤ ‖r‖²/δ`` (``λ`` nearest eigenvalue, ``δ`` distance to the
-    rest); the fitted rate of ``|θ − λ₁|`` is ``ratio²`` within 10 % (tightness).  Observed /
+    rest); the fitted rate of ``|θ − λ₁|`` is ``ratio²`` within 10 % (tightness).  Then, at finite
+    tolerances ``τ ∈ {1e-4, 1e-8}`` (``criteria="residual"``) on the same spectrum with the dominant
+    eigenvalue made **negative** (so the sign flip of step 2.3 is exercised): the run stops with
+    ``‖r‖ ≤ τ|θ|`` within the count of C04 item 3 (``δ = 0``, start angle ``θ₀``), returns
+    ``θ < 0`` with ``|θ − λ₁| ≤ ‖r‖²/δ`` and ``sin∠(v, q₁) ≤ ‖r‖/min_{i≠1}|λ_i − θ|``.  Observed /
     bound: ``|θ − λ₁|/ρ`` and its bound at the last iterate.  Negative control ``tie=True``:
     ``λ_n = −λ₁`` (no gap), the bound computed with the assumed ``ratio`` fails and the Rayleigh
-    quotient stalls at ``λ₁(c_a² − c_b²)/(c_a² + c_b²)`` (proof, §no gap).
+    quotient stalls at ``λ₁(c_a² − c_b²)/(c_a² + c_b²)`` (proof, item 6).
     """
     from srtheory.spectral import power_iteration
 
@@ -101,9 +105,44 @@ def check_C02(*, budget="quick", rng=None, ratio=0.8, tie=False) -> Claim:
         ca2, cb2 = c[0] ** 2, c[-1] ** 2
         detail["no_gap_predicted_rq"] = float(lam[0] * (ca2 - cb2) / (ca2 + cb2))
         detail["no_gap_observed_rq"] = float(res.eigval)
-    ok = all(v <= 1.0 for v in worst.values()) and abs(rate_ratio - 1.0) <= 0.1
+    fin_ok = _finite_tolerance_phase(power_iteration, lam, Q, v0, c, tan0, spread, ratio, detail)
+    ok = all(v <= 1.0 for v in worst.values()) and abs(rate_ratio - 1.0) <= 0.1 and fin_ok
     last_bound = spread * tan0**2 * ratio ** (2 * js[-1]) + floor_val
     return _claim("C02", errs[-1] / rho, last_bound / rho, ok, detail, t0)
+
+
+def _finite_tolerance_phase(power_iteration, lam, Q, v0, c, tan0, spread, ratio, detail) -> bool:
+    """C02 at finite tolerances on ``−sign(λ₁)·A`` (dominant eigenvalue −1): stopping count, sign,
+    Kato-Temple and the residual angle bound.  Writes ``finite_tol_*`` entries into ``detail``."""
+    from srtheory.claims.c04_warm_start import _c04_count_bound
+
+    lam_neg = -np.sign(lam[0]) * lam  # dominant eigenvalue -1, same |λ| and spread
+    A = (Q * lam_neg) @ Q.T
+    A = 0.5 * (A + A.T)
+    n = lam.size
+    floor = tolerance(factor=10.0 * n)
+    ok = True
+    worst = {"count": 0.0, "kato_temple": 0.0, "angle": 0.0, "sign_error": 0.0}
+    for tau in (1e-4, 1e-8):
+        res = power_iteration(A, v0, tol=tau, max_iter=10_000, criteria="residual")
+        k_bound = _c04_count_bound(tan0, ratio, spread, 1.0, tau)
+        theta, v, r = res.eigval, res.eigvec, res.residual
+        d = np.abs(lam_neg - theta)
+        i_near = int(np.argmin(d))
+        delta = float(np.min(np.delete(d, i_near)))
+        gap1 = float(np.min(np.abs(np.delete(lam_neg, 0) - theta)))
+        sin_angle = float(np.linalg.norm(v - (Q[:, 0] @ v) * Q[:, 0]))
+        ok = ok and res.converged and r <= tau * abs(theta) and theta < 0.0 and i_near == 0
+        worst["count"] = max(worst["count"], res.n_iter / k_bound)
+        worst["kato_temple"] = max(worst["kato_temple"], d[0] / (r**2 / delta + floor))
+        worst["angle"] = max(worst["angle"], sin_angle / (r / gap1 + floor))
+        worst["sign_error"] = max(worst["sign_error"], abs(theta - lam_neg[0]))
+        detail[f"finite_tol_{tau:g}_iterations"] = int(res.n_iter)
+        detail[f"finite_tol_{tau:g}_count_bound"] = float(k_bound)
+    for key, val in worst.items():
+        detail[f"finite_tol_worst_{key}" + ("" if key == "sign_error" else "_ratio")] = float(val)
+    detail["finite_tol_stop_sign_and_residual_ok"] = bool(ok)
+    return bool(ok and max(worst["count"], worst["kato_temple"], worst["angle"]) <= 1.0)
 
 
 def _power_expansion(lam, c, j) -> float:

@@ -51,3 +51,31 @@ def test_sign_flip_returns_negative_dominant_eigenvalue():
 def test_ratio_out_of_range_is_rejected():
     with pytest.raises(ValueError, match="ratio"):
         claims.check_C02(ratio=1.0)
+
+
+def test_finite_tolerance_with_negative_dominant_eigenvalue():
+    # the sign flip is exercised: dominant eigenvalue -1, residual criterion at tau = 1e-4, 1e-8
+    res = claims.check_C02()
+    d = res.detail
+    assert d["finite_tol_stop_sign_and_residual_ok"]
+    assert d["finite_tol_worst_count_ratio"] <= 1.0
+    assert d["finite_tol_worst_kato_temple_ratio"] <= 1.0
+    assert d["finite_tol_worst_angle_ratio"] <= 1.0
+    assert d["finite_tol_worst_sign_error"] < 1e-6
+
+
+def test_negative_control_code_wrong_lost_sign_is_caught(monkeypatch):
+    # planted bug: a power iteration that reports |theta| (the flip of step 2.3 applied to the
+    # reported eigenvalue): at the negative dominant eigenvalue the check must fail
+    from srtheory import spectral
+
+    real = spectral.power_iteration
+
+    def lost_sign(*args, **kwargs):
+        res = real(*args, **kwargs)
+        return res._replace(eigval=abs(res.eigval))
+
+    monkeypatch.setattr(spectral, "power_iteration", lost_sign)
+    res = claims.check_C02()
+    assert not res.holds
+    assert res.detail["finite_tol_worst_sign_error"] > 1.0

@@ -31,3 +31,18 @@ def test_negative_control_deterministic_start_orthogonal_to_q1_fails():
 
 def test_other_seed_also_holds():
     assert claims.check_C03(rng=np.random.default_rng(7)).holds
+
+
+def test_negative_control_code_wrong_overshooting_estimate_is_caught(monkeypatch):
+    # planted bug: a Lanczos that reports the upper end of its residual interval, eigval + residual,
+    # as the eigenvalue; Courant-Fischer (theta_k <= lambda_1) is violated and the check fails
+    from srtheory import spectral
+
+    real = spectral.lanczos
+
+    def overshoot(*args, **kwargs):
+        res = real(*args, **kwargs)
+        return res._replace(eigval=res.eigval + res.residual)
+
+    monkeypatch.setattr(spectral, "lanczos", overshoot)
+    assert not claims.check_C03().holds

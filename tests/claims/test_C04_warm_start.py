@@ -1,8 +1,9 @@
 """Claim C04 (proofs/C04_warm_start.md): warm-started power iteration along an SRR run needs at
-most k(δ, g) = O(log(δ/(g tol))/log|λ₁/λ₂|) iterations (Davis-Kahan)."""
+most k(δ, g) ≤ 2 + log(4·spread·(ε_prev + δ/(g − δ))/(τρ))/log|λ₁/λ₂| iterations (Davis-Kahan)."""
 
 import math
 
+import numpy as np
 import pytest
 
 from srtheory import claims
@@ -33,3 +34,19 @@ def test_negative_control_gap_closing_along_the_path_breaks_the_bound():
 def test_bad_path_rejected():
     with pytest.raises(ValueError, match="path"):
         claims.check_C04(path="loop")
+
+
+def test_negative_control_code_wrong_warm_start_ignored_is_caught(monkeypatch):
+    # planted bug: a power iteration that ignores the vector it is given and starts from 1/sqrt(n)
+    # every time (the warm start lost); the count then exceeds the warm-start bound
+    from srtheory import spectral
+
+    real = spectral.power_iteration
+
+    def cold(matvec, v0, /, **kwargs):
+        return real(matvec, np.ones(len(v0)), **kwargs)
+
+    monkeypatch.setattr(spectral, "power_iteration", cold)
+    res = claims.check_C04()
+    assert not res.holds
+    assert res.observed > res.bound

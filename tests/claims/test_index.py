@@ -34,7 +34,7 @@ def _index_rows():
 
 def test_registry_proofs_tests_and_index_are_one_to_one():
     ids = set(claims.CLAIMS)
-    assert ids == {f"C0{i}" for i in range(1, 9)}
+    assert ids == {f"C{i:02d}" for i in range(1, 11)}
     proof_ids = {p.name[:3] for p in PROOFS.glob("C[0-9][0-9]_*.md")}
     test_ids = {p.name[5:8] for p in TESTS.glob("test_C[0-9][0-9]_*.py")}
     assert proof_ids == ids, "a proof file without a registry entry, or the reverse"

@@ -1,11 +1,9 @@
-"""The claim registry ``CLAIMS`` and the ``srtheory verify`` command (``verify``,
-``format_table``, ``configure``, ``run``)."""
+"""The claim registry ``CLAIMS`` and :func:`verify`, which runs the checks (the ``srtheory verify``
+command, :mod:`srtheory.commands.verify`, prints what it returns)."""
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 import time
 from types import MappingProxyType
 
@@ -26,8 +24,10 @@ from srtheory.claims.c05_finite_differences import check_C05
 from srtheory.claims.c06_minibatch_bias import check_C06
 from srtheory.claims.c07_descent import check_C07
 from srtheory.claims.c08_as_convergence import check_C08
+from srtheory.claims.c09_nonsmooth_convergence import check_C09
+from srtheory.claims.c10_gap_free_radius import check_C10
 
-__all__ = ["CLAIMS", "configure", "format_table", "run", "verify"]
+__all__ = ["CLAIMS", "verify"]
 
 
 _CHECKS = {
@@ -39,6 +39,8 @@ _CHECKS = {
     "C06": check_C06,
     "C07": check_C07,
     "C08": check_C08,
+    "C09": check_C09,
+    "C10": check_C10,
 }
 
 
@@ -83,56 +85,3 @@ def verify(ids=None, /, *, budget="quick", progress=None) -> list[Claim]:
         if progress:
             progress(f"[{cid}] {'holds' if res.holds else 'FAILS'} in {res.seconds:.1f} s")
     return out
-
-
-def format_table(results: list[Claim], /, *, width: int = 70) -> str:
-    """Plain-text table: ID, statement, observed, bound, holds, time."""
-    lines = [
-        f"{'ID':<4} {'statement':<{width}} {'observed':>11} {'bound':>23} {'holds':>5} {'time':>7}"
-    ]
-    for r in results:
-        st = r.statement if len(r.statement) <= width else r.statement[: width - 1] + "…"
-        bound = f"{r.bound:.3g}" if r.lower is None else f"[{r.lower:.3g}, {r.bound:.3g}]"
-        lines.append(
-            f"{r.id:<4} {st:<{width}} {r.observed:>11.3g} {bound:>23} "
-            f"{'yes' if r.holds else 'NO':>5} {r.seconds:>6.1f}s"
-        )
-        if "error" in r.detail:
-            lines.append(f"     error: {r.detail['error']}")
-    return "\n".join(lines)
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Options of ``srtheory verify``."""
-    parser.add_argument(
-        "--claim",
-        action="append",
-        metavar="ID",
-        choices=sorted(CLAIMS),
-        help="check only this claim (repeatable); default: all",
-    )
-    parser.add_argument(
-        "--deep", action="store_true", help="larger budget (more points, starts, trajectories)"
-    )
-    parser.add_argument("--detail", action="store_true", help="also print each check's detail")
-
-
-def run(args) -> int:
-    """``srtheory verify``: run the checks, print the table; exit status 1 if any claim fails."""
-    budget = "deep" if args.deep else "quick"
-    t0 = time.perf_counter()
-    results = verify(
-        args.claim, budget=budget, progress=lambda m: print(m, file=sys.stderr, flush=True)
-    )
-    print(format_table(results))
-    if getattr(args, "detail", False):
-        for r in results:
-            print(f"\n{r.id}:")
-            for k, v in r.detail.items():
-                print(f"  {k}: {v}")
-    n_bad = sum(not r.holds for r in results)
-    print(
-        f"\n{len(results) - n_bad}/{len(results)} claims hold ({budget} budget, "
-        f"{time.perf_counter() - t0:.1f} s); proofs in proofs/, index proofs/README.md"
-    )
-    return 1 if n_bad else 0
