@@ -35,6 +35,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from srtheory import (
+    EigConfig,
+    Monitor,
+    SRRConfig,
     gradient,
     hvp_operator,
     minimize,
@@ -48,15 +51,23 @@ obj = objectives.get("sharp_flat_2d")
 sharp, flat = obj.minimum("sharp"), obj.minimum("flat")
 barrier = obj.saddles[0].x  # the saddle on the rim between the two basins
 mu_escape, mu_prefer = obj.extras["mu_escape"], obj.extras["mu_prefer"]
+tie = obj.extras["tie_point"]  # x1 on the rim where |radial eigenvalue| = tangential (a +-rho tie)
 x0 = sharp.x + np.array([0.02, 0.03])
 K = 2.0  # above the flat minimum's rho (= 1): the penalty acts only where the loss is sharp
 lr = 0.04  # below 2 / L, L = b + a/s^2 = 25
+# SRR's eigen-solve here: Lanczos to 1e-10 (in 2-D an accurate rho costs nothing; the default,
+# EigConfig(), is the paper's power iteration to 1e-3)
+lanczos = EigConfig(method="lanczos", tol=1e-10, max_iter=300)
+quiet = Monitor(warn=False)
 
 runs = {
-    "GD": minimize(obj.f, x0, method="gd", lr=lr, maxiter=600),
-    "SAM r=0.05": minimize(obj.f, x0, method="sam", lr=lr, maxiter=300, sam_radius=0.05),
-    "SAM r=0.3": minimize(obj.f, x0, method="sam", lr=lr, maxiter=300, sam_radius=0.3),
-    "SRR mu=0.07": minimize(obj.f, x0, method="srr", lr=lr, maxiter=800, mu=0.07, K=K, warn=False),
+    "GD": minimize(obj.f, x0, method="gd", lr=lr, max_iter=600),
+    "SAM r=0.05": minimize(obj.f, x0, method="sam", lr=lr, max_iter=300, sam_radius=0.05),
+    "SAM r=0.3": minimize(obj.f, x0, method="sam", lr=lr, max_iter=300, sam_radius=0.3),
+    "SRR mu=0.07": minimize(obj.f, x0, method="srr", lr=lr, max_iter=800,
+                            srr=SRRConfig(mu=0.07, K=K, eig=lanczos), monitor=quiet),
+    "SRR mu=0.12": minimize(obj.f, x0, method="srr", lr=lr, max_iter=800,
+                            srr=SRRConfig(mu=0.12, K=K, eig=lanczos), monitor=quiet),
 }
 for name, r in runs.items():
     print(f"{name:12s} x = ({r.x[0]: .4f}, {r.x[1]: .4f})  f = {r.fun: .4f}  rho = {r.rho:7.3f}  "
@@ -68,10 +79,11 @@ gx, gy = np.meshgrid(np.linspace(x_lo, x_hi, 150), np.linspace(y_lo, y_hi, 80))
 gz = np.array([[obj.f(np.array([a, b])) for a, b in zip(ra, rb)] for ra, rb in zip(gx, gy)])
 fig, ax = plt.subplots(figsize=(9, 4.5))
 ax.contour(gx, gy, gz, levels=30, cmap="Greys", linewidths=0.6)
-for (name, r), c in zip(runs.items(), ("C3", "C1", "C4", "C0")):
+for (name, r), c in zip(runs.items(), ("C3", "C1", "C4", "C2", "C0")):
     ax.plot(r.history.x[:, 0], r.history.x[:, 1], ".-", color=c, ms=2, lw=1, label=name)
     ax.plot(*r.x, "o", color=c)
 ax.plot(*barrier, "kx", label="saddle (rim)")
+ax.axvline(tie, color="grey", ls=":", lw=1, label="+-rho tie on the axis")
 ax.set_aspect("equal")
 ax.legend(fontsize=8, loc="lower left")
 ax.set_title("trajectories from next to the sharp minimum")
@@ -81,18 +93,29 @@ plt.show()
 # GD settles in the hole. SAM follows the gradient taken at a point a distance $r$ uphill; that
 # moves it up the hole's wall to a somewhat flatter spot (with $r = 0.05$ it has not settled after
 # 300 steps: the ascent direction $g/\|g\|$ is not continuous where $g \to 0$) but, at these radii,
-# does not take it out. SRR with
-# $\mu = 0.07$ leaves the hole and walks down the bowl to the flat minimum, where
-# $\rho \approx 1 < K$ switches the penalty off.
+# does not take it out.
 #
-# (On its way out, SRR passes the rim, where the largest-modulus eigenvalue changes from the
-# positive, tangential one to a negative, radial one. There $\rho$ has a kink -- the $\pm\rho$
-# tie of notebook 3 -- and the eigenvector flips; `minimize` counts the flips in
-# `n_eigvec_flips` and would warn about chattering, which we silence here with `warn=False`
-# because we expect it.)
+# SRR with $\mu = 0.07$ leaves the bottom of the hole, but not the hole: it stops on the rim, at
+# the dotted line. There the largest-modulus eigenvalue changes from the positive, tangential
+# one to a negative, radial one: $|\lambda_{\text{radial}}| = \lambda_{\text{tangential}}$ is a
+# $\pm\rho$ tie (notebook 3), $\rho$ has a kink, and beyond it $\rho = |\lambda_{\text{radial}}|$
+# grows outwards, so the penalty pushes back in. Along the axis $h$ has a corner minimum there
+# -- a Clarke-stationary point, which is what the nonsmooth convergence theorem (claim C09)
+# allows as a limit -- and gradient descent on $h$ hops across the corner, the eigenvector
+# flipping at each hop (`minimize` counts the flips in `n_eigvec_flips` and would warn about
+# chattering; we silence it with `warn=False` because we expect it).  With $\mu = 0.12$ the
+# steps near the rim are long enough to cross the corner, and SRR walks down the bowl to the
+# flat minimum, where $\rho \approx 1 < K$ switches the penalty off.
+#
+# (An earlier version of this notebook showed $\mu = 0.07$ reaching the flat minimum. Its
+# eigen-solver, warm-started along the axis on an exact eigenvector of the tangential
+# eigenvalue, never saw the radial one: $\rho$ was wrong on part of the path, and the kink
+# invisible. The solvers now probe a start that is an exact eigenvector.)
 
 # %%
-print("eigenvector flips along the SRR path:", runs["SRR mu=0.07"].n_eigvec_flips)
+for name in ("SRR mu=0.07", "SRR mu=0.12"):
+    r = runs[name]
+    print(f"{name}: ends at x1 = {r.x[0]:.4f} (tie at {tie:.4f}), eigenvector flips: {r.n_eigvec_flips}")
 
 # %% [markdown]
 # ## Two thresholds for $\mu$
@@ -108,22 +131,27 @@ print("eigenvector flips along the SRR path:", runs["SRR mu=0.07"].n_eigvec_flip
 # * `mu_prefer` $= (f_{\text{flat}} - f_{\text{sharp}})/(\rho_{\text{sharp}} - \rho_{\text{flat}})$: above
 #   it, $h$ is lower at the flat minimum than at the sharp one -- SRR *prefers* the flat basin
 #   globally (this is the crossover of notebook 1);
-# * `mu_escape`: above it the shallower hole is no longer a local minimum of $h$ at all, so even
-#   a local method started inside it leaves. Between the two, SRR would prefer the flat basin but
-#   gradient descent on $h$ is stuck in a shallower hole.
+# * `mu_escape`: above it the bottom of the shallower hole is no longer a local minimum of $h$,
+#   so even a local method started inside it leaves the bottom. Between the two, SRR would prefer
+#   the flat basin but gradient descent on $h$ is stuck in a shallower hole.
 #
-# We sweep $\mu$, stopping a run as soon as it crosses the rim.
+# Both come from the tangential eigenvalue, so they hold as long as it is $\rho$: on the rim the
+# corner at the $\pm\rho$ tie takes over. We sweep $\mu$, stopping a run as soon as it crosses
+# the rim, and sort the ends into three kinds: converged inside the hole, stalled at the tie,
+# crossed.
 
 # %%
-mus = [0.0, 0.01, 0.02, 0.03, 0.036, 0.047, 0.055, 0.07, 0.1]
+mus = [0.0, 0.01, 0.02, 0.03, 0.036, 0.047, 0.055, 0.07, 0.1, 0.12]
 sweep = []
 for mu in mus:
-    r = minimize(obj.f, x0, method="srr", lr=0.03, maxiter=1500, mu=mu, K=K, warn=False,
-                 callback=lambda k, x: x[0] < barrier[0])
+    r = minimize(obj.f, x0, method="srr", lr=0.03, max_iter=1500, srr=SRRConfig(mu=mu, K=K, eig=lanczos),
+                 monitor=quiet, callback=lambda k, x: x[0] < barrier[0])
     escaped = r.x[0] < barrier[0]
+    tail = r.history.x[-100:, 0]
+    stalled = not escaped and not r.success and abs(np.mean(tail) - tie) < 0.1
     sweep.append((mu, r, escaped))
-    print(f"mu = {mu:5.3f}: {'escaped after' if escaped else 'stays, converged in':20s} {r.nit:4d} steps, "
-          f"x1 = {r.x[0]:.4f}, rho = {r.rho:.3f}")
+    kind = "crossed the rim after" if escaped else ("stalled at the tie after" if stalled else "stays, converged in")
+    print(f"mu = {mu:5.3f}: {kind:25s} {r.nit:4d} steps, x1 = {r.x[0]:.4f}, rho = {r.rho:.3f}")
 
 
 def h_at(m, mu):
@@ -134,14 +162,15 @@ grid = np.linspace(0, 0.12, 100)
 fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8))
 ax.plot(grid, [h_at(sharp, m) for m in grid], "C3", label="h at the sharp minimum")
 ax.plot(grid, [h_at(flat, m) for m in grid], "C0", label="h at the flat minimum")
-bx.plot([m for m, _, e in sweep if not e], [r.x[0] for m, r, e in sweep if not e], "C3o", label="stays in the hole")
+bx.plot([m for m, _, e in sweep if not e], [r.x[0] for m, r, e in sweep if not e], "C3o", label="inside the hole")
+bx.axhline(tie, color="grey", ls=":", lw=1, label="+-rho tie")
 bx.plot([m for m, _, e in sweep if e], [r.x[0] for m, r, e in sweep if e], "C0s", label="crossed the rim")
 for a in (ax, bx):
     a.axvline(mu_prefer, color="grey", ls="--", lw=1)
     a.axvline(mu_escape, color="k", ls="-", lw=1)
     a.set_xlabel("mu")
 ax.set_title("mu_prefer (dashed): the flat minimum has the lower h")
-bx.set_title("mu_escape (solid): the hole stops being a minimum of h")
+bx.set_title("mu_escape (solid): the hole's bottom stops being a minimum of h")
 bx.set_ylabel("x1 at the end of the run")
 ax.legend(fontsize=8)
 bx.legend(fontsize=8)
@@ -152,7 +181,9 @@ print(f"mu_prefer = {mu_prefer:.4f}, mu_escape = {mu_escape:.4f}")
 # %% [markdown]
 # Below `mu_escape` the runs converge to a point inside the hole: a stationary point of $h$,
 # slightly up the hole's wall, with a somewhat lower $\rho$ than the sharp minimum of $f$ --
-# the regularizer trades loss for curvature continuously. Above it they all leave.
+# the regularizer trades loss for curvature continuously. Above it they all leave the bottom;
+# just above it they stall at the corner of $h$ on the rim, and only a clearly larger $\mu$
+# (here 0.1) takes them across.
 #
 # In **one** dimension the same objective behaves differently: there $\rho = |f''|$ drops to
 # zero at the inflection points on the hole's wall, so $h$ does not rise less steeply on the
@@ -185,8 +216,11 @@ print(f"rho after a small step against each: Lemma A {oracle.rho(ridge.f, xr - s
 # ## The claims, checked against the dense oracle
 #
 # 1. GD (and SAM at both radii) stay in the sharp basin; SRR with $\mu = 0.07 > \mu_{\text{escape}}$
-#    ends at the flat minimum, where the oracle's $\rho$ is that of the flat minimum.
-# 2. The sweep agrees with the stored threshold: a run escapes exactly when $\mu > \mu_{\text{escape}}$.
+#    ends at the $\pm\rho$ tie on the rim (the oracle's two extreme eigenvalues agree in modulus
+#    there), and SRR with $\mu = 0.12$ at the flat minimum, where the oracle's $\rho$ is that of
+#    the flat minimum.
+# 2. The sweep agrees with the stored threshold: a run leaves the hole's bottom exactly when
+#    $\mu > \mu_{\text{escape}}$ (it then crosses the rim or stalls at the tie).
 # 3. Below the threshold, the end point is a stationary point of $h$ by the oracle ($\nabla f +
 #    \mu\nabla\rho$ with $\nabla\rho$ from central differences of the dense $\rho$), and $\rho$
 #    there decreases as $\mu$ grows.
@@ -200,18 +234,25 @@ print(f"rho after a small step against each: Lemma A {oracle.rho(ridge.f, xr - s
 for name in ("GD", "SAM r=0.05", "SAM r=0.3"):
     r = runs[name]
     assert r.x[0] > barrier[0] and oracle.rho(obj.f, r.x) > 10 * flat.rho, (name, r.x)
-srr = runs["SRR mu=0.07"]
+stall = runs["SRR mu=0.07"]
+assert not stall.success and abs(np.mean(stall.history.x[-100:, 0]) - tie) < 0.1, stall.x
+lam_tie = np.linalg.eigvalsh(oracle.hessian(obj.f, np.array([tie, 0.0])))
+assert lam_tie[0] < 0 < lam_tie[-1] and abs(lam_tie[0] + lam_tie[-1]) < 1e-8 * lam_tie[-1]
+assert stall.n_eigvec_flips > 50
+srr = runs["SRR mu=0.12"]
 assert srr.success and np.linalg.norm(srr.x - flat.x) < 1e-6, srr.x
 assert abs(oracle.rho(obj.f, srr.x) - flat.rho) < 1e-6
 
-# 2. the escape threshold
+# 2. the escape threshold: above it every run leaves the bottom (crosses, or stalls at the tie)
 for mu, r, escaped in sweep:
-    assert escaped == (mu > mu_escape), (mu, escaped)
+    left_bottom = escaped or abs(np.mean(r.history.x[-100:, 0]) - tie) < 0.1
+    assert left_bottom == (mu > mu_escape), (mu, r.x)
+assert [mu for mu, _, e in sweep if e] == [0.1, 0.12]
 
 # 3. stationary points of h below the threshold, checked with the dense oracle
 rhos = []
 for mu, r, escaped in sweep:
-    if escaped:
+    if mu > mu_escape:
         continue
     rho_end = oracle.rho(obj.f, r.x)
     assert r.success and rho_end > K

@@ -101,11 +101,12 @@ print(f"Algorithm 1 with the paper's tests: torch {pi_torch.n_iter} iterations, 
 # ## The optimizer on a small network
 #
 # `SRR` follows SAM's torch conventions: it wraps a base optimizer (here plain SGD) and its
-# `step(closure)` re-evaluates the loss as often as it needs. With `method="fd"` (the default) the
+# `step(closure)` re-evaluates the loss as often as it needs. Its options are the reference's
+# `SRRConfig` (same names, same defaults as `srr_train`). With `derivative="fd"` the
 # closure is the usual one -- `zero_grad`, forward, `backward`, return the loss -- and SRR only
-# ever calls plain backward passes. In the *cheap mode* `eig_max_iter=1, skip_nonconverged=False`
-# each training step runs one warm-started power step, so a step costs exactly three gradients:
-# at $w$ and at $w \pm \varepsilon v$.
+# ever calls plain backward passes. In the *cheap mode* `eig=EigConfig(max_iter=1),
+# skip_nonconverged=False` each training step runs one warm-started power step, so a step costs
+# exactly three gradients: at $w$ and at $w \pm \varepsilon v$.
 #
 # We train a 2-16-2 tanh network on two interleaved half-moons, full batch, with SGD and with SRR
 # ($\mu = 0.1$, $K = 0$) from the same initialization.
@@ -125,8 +126,9 @@ def train(name, steps=400):
     if name == "SGD":
         opt = torch.optim.SGD(net.parameters(), lr=0.5)
     else:
-        opt = st.SRR(net.parameters(), torch.optim.SGD, lr=0.5, mu=0.1, K=0.0,
-                     eig_max_iter=1, skip_nonconverged=False, model=net)
+        cheap = srtheory.SRRConfig(mu=0.1, K=0.0, derivative="fd", eig=srtheory.EigConfig(max_iter=1),
+                                   skip_nonconverged=False)
+        opt = st.SRR(net.parameters(), torch.optim.SGD, srr=cheap, lr=0.5, model=net)
 
     def closure():
         opt.zero_grad()
@@ -250,8 +252,9 @@ def sam_step(radius=0.05):
 
 def srr_step(method):
     net = mlp_gelu([512, 512, 512, 10]).to(device)
-    opt = st.SRR(net.parameters(), torch.optim.SGD, lr=1e-3, mu=1e-3, method=method,
-                 eig_max_iter=1, skip_nonconverged=False, model=net)
+    cheap = srtheory.SRRConfig(mu=1e-3, derivative=method, eig=srtheory.EigConfig(max_iter=1),
+                               skip_nonconverged=False)
+    opt = st.SRR(net.parameters(), torch.optim.SGD, srr=cheap, lr=1e-3, model=net)
 
     if method == "fd":
         def closure():

@@ -24,6 +24,9 @@ _EXPORTS = {
     "default_fd_step": "srtheory.curvature",
     # eigen-solvers (Algorithm 1, Lanczos, spectral radius with both extremes)
     "EigResult": "srtheory.spectral",
+    "EigConfig": "srtheory.spectral",
+    "eig_solve": "srtheory.spectral",
+    "generic_start": "srtheory.spectral",
     "power_iteration": "srtheory.spectral",
     "lanczos": "srtheory.spectral",
     "spectral_radius": "srtheory.spectral",
@@ -31,7 +34,7 @@ _EXPORTS = {
     "as_linear_operator": "srtheory.operators",
     # gradient of the spectral radius (Lemma A / Eq. grad-rho)
     "spectral_radius_grad": "srtheory.eigengrad",
-    # regularized objective and training (issue: Algorithm 2)
+    # regularized objective and training (SRR_NOTES §4 and §6, Algorithm 2)
     "penalty": "srtheory.regularizer",
     "regularized_objective": "srtheory.regularizer",
     "regularized_grad": "srtheory.regularizer",
@@ -39,6 +42,10 @@ _EXPORTS = {
     "MinimizeResult": "srtheory.algorithms",
     "srr_train": "srtheory.training",
     "TrainResult": "srtheory.training",
+    "SRRConfig": "srtheory.srr_step",
+    "Monitor": "srtheory.srr_step",
+    "EpochEnd": "srtheory.training",
+    "PrecondRefresh": "srtheory.training",
     "Checkpoint": "srtheory.srr_step",
     "NonFiniteLossError": "srtheory.srr_step",
     "ChatteringWarning": "srtheory.srr_step",
@@ -62,7 +69,7 @@ _EXPORTS = {
     "kfac_precondition": "srtheory.kfac",
     "kfac_preconditioner": "srtheory.kfac",
     "jacobi_preconditioner": "srtheory.kfac",
-    "mlp_spec": "srtheory.kfac",
+    "mlp_spec": "srtheory.mlp",
     # executable claims of proofs/ (observed value and bound together)
     "Claim": "srtheory.claims",
     "CLAIMS": "srtheory.claims",
@@ -78,7 +85,7 @@ _SUBMODULES = {
     "objectives", "oracle", "testing", "curvature", "spectral", "eigengrad", "roperator",
     "regularizer", "optimizers", "algorithms", "baselines", "kfac", "claims", "generalization",
     "experiments", "training", "srr_step",
-    "operators",
+    "operators", "mlp",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

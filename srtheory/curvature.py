@@ -30,21 +30,85 @@ from typing import NamedTuple
 import autograd.numpy as anp
 import numpy as np
 from autograd.core import make_vjp as _core_make_vjp
-from autograd.tracer import getval
+from autograd.tracer import getval, isbox
 
 from srtheory._validation import as_vector, finite_output, positive
 
 __all__ = [
     "Derivatives",
+    "NotTraceableError",
     "default_fd_step",
+    "fd_step",
     "fused_derivatives",
     "gradient",
     "hvp",
     "hvp_operator",
     "third_order",
+    "traceable",
 ]
 
 _METHODS = ("exact", "fd")
+
+
+class NotTraceableError(ValueError, TypeError):
+    """``f`` failed while autograd traced it: it is not written with ``autograd.numpy`` (it calls
+    ``float()``, ``math.*``, ``.tolist()``, assigns in place or calls ``np.linalg`` on traced
+    values).  Raised by every entry point that differentiates ``f`` (:func:`gradient`,
+    :func:`hvp`, :func:`hvp_operator`, ..., :func:`srtheory.algorithms.minimize`,
+    :func:`srtheory.training.srr_train`), with autograd's own error as ``__cause__``.  It is both a
+    ``ValueError`` (the package's bad-input contract) and a ``TypeError`` (what autograd raised
+    for most culprits)."""
+
+
+_TRACE_SIGNS = ("ArrayBox", "dtype('O')", "object arrays", "dtype=object", "SequenceBox")
+
+
+def traceable(f: Callable, /, name: str = "f") -> Callable:
+    """``f`` unchanged, except that an error raised while autograd traces it (``x`` boxed) because
+    ``f`` is not written with ``autograd.numpy`` becomes a :class:`NotTraceableError` saying so.
+
+    An error counts as a tracing error when its message names autograd's boxes or object arrays
+    (``ArrayBox``, ``dtype('O')``), or when it is a ``TypeError``/``ValueError``/``AttributeError``
+    and ``f`` succeeds on the same point given as a plain array (one extra call, on the error path
+    only).  Any other error -- a bug of ``f`` that plain arrays hit too -- propagates unchanged.
+    Values are returned untouched, so results are bit for bit those of ``f``.
+    """
+
+    def traced(y, *args, **kwargs):
+        try:
+            return f(y, *args, **kwargs)
+        except NotTraceableError:
+            raise
+        except (TypeError, ValueError, AttributeError) as err:
+            if isbox(y) and _is_trace_error(f, y, err, args, kwargs):
+                raise NotTraceableError(_not_traceable_message(name, err)) from err
+            raise
+
+    return traced
+
+
+def _is_trace_error(f, y, err, args, kwargs) -> bool:
+    if any(sign in str(err) for sign in _TRACE_SIGNS):
+        return True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f(np.array(getval(y), copy=True), *args, **kwargs)
+    except Exception:  # noqa: BLE001 -- f fails on plain arrays too: its own bug
+        return False
+    return True
+
+
+def _not_traceable_message(name: str, err: BaseException) -> str:
+    return (
+        f"{name} cannot be differentiated by autograd: it failed while being traced "
+        f"({type(err).__name__}: {err}).  Write {name} with autograd.numpy "
+        "(import autograd.numpy as anp) and keep the traced values inside it -- the usual "
+        "culprits: float(), .item() or .tolist() on them; math.* functions (math.exp -> anp.exp); "
+        "in-place assignment (x[i] = ..., y[:] = ...; build arrays with anp.stack, "
+        "anp.concatenate or anp.where instead); np.asarray(..., dtype=float); np.linalg "
+        "(use anp.linalg) or scipy"
+    )
 
 
 class Derivatives(NamedTuple):
@@ -211,9 +275,24 @@ def default_fd_step(x, v, /, *, order: int, dtype=np.float64) -> float:
         u = float(np.finfo(np.dtype(dtype)).eps)
     except (TypeError, ValueError):
         raise ValueError(f"dtype must be a floating-point type, got {dtype!r}") from None
-    scale = max(1.0, float(np.linalg.norm(x)))
+    return fd_step(float(np.linalg.norm(x)), float(np.linalg.norm(v)), order=order, unit_roundoff=u)
+
+
+def fd_step(x_norm: float, v_norm: float, /, *, order: int, unit_roundoff: float) -> float:
+    """The finite-difference step rule of SRR_NOTES §5.4, on norms: ``ε = u^(1/(order+2)) ·
+    max(1, ‖x‖) / ‖v‖`` (derived in :func:`default_fd_step`).
+
+    The one place the rule is written: :func:`default_fd_step` of both backends and the torch
+    ``SRR`` optimizer's finite-difference pass (``v_norm = 1``) call it.  No checks (the callers
+    check their inputs): ``x_norm >= 0``, ``v_norm > 0``, ``order`` 1 or 2, ``unit_roundoff`` the
+    machine epsilon of the arithmetic.
+
+        >>> fd_step(0.0, 5.0, order=2, unit_roundoff=2.0**-52) == default_fd_step(
+        ...     np.zeros(2), np.array([3.0, 4.0]), order=2)
+        True
+    """
     # h = ε‖v‖ = u^(1/(order+2)) · max(1, ‖x‖): balances O(h²) truncation against O(u/h^order) rounding.
-    return u ** (1.0 / (order + 2)) * scale / float(np.linalg.norm(v))
+    return unit_roundoff ** (1.0 / (order + 2)) * max(1.0, x_norm) / v_norm
 
 
 def fused_derivatives(
@@ -320,9 +399,10 @@ def _scalar(f):
     """Wrap ``f`` so that it returns a 0-d value, or raise ``ValueError`` saying what it returned."""
     if not callable(f):
         raise ValueError(f"f must be callable (x -> scalar), got {type(f).__name__}")
+    ft = traceable(f)
 
     def fs(y):
-        out = f(y)
+        out = ft(y)
         raw = np.asarray(getval(out))
         if raw.dtype == object or not (
             np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)

@@ -16,7 +16,7 @@ import numpy as np
 from srtheory._validation import as_vector
 from srtheory.curvature import third_order
 
-__all__ = ["spectral_radius_grad"]
+__all__ = ["eigenvalue_grad", "spectral_radius_grad"]
 
 # ‖eigvec‖₂ must be 1 to within this many units of roundoff: a vector normalised by any solver
 # passes (its norm is 1 to a few u), one that is off by a real amount (1e-9 and up) does not.
@@ -47,9 +47,10 @@ def spectral_radius_grad(
     dominant eigenvalue is negative**: it is then ``−∇ρ``, and a step along it *raises* ρ.
 
     ρ is differentiable only where ``λ*`` is simple and ``−λ*`` is not also an eigenvalue
-    (§5.1).  At a repeated or ``±ρ``-tied top eigenvalue the result is the gradient of ``|λ|``
-    along the branch of the given ``eigvec`` (one element of the Clarke subdifferential), not a
-    gradient of ρ.  The accuracy of the result follows that of ``eigvec``: an eigenvector error of
+    (§5.1).  At a repeated or ``±ρ``-tied top eigenvalue the result is not a gradient of ρ; it is
+    an element of the Clarke subdifferential only if ``eigvec`` is an *exact* eigenvector of
+    ``±ρ`` (proofs/C01, (b)-(c)) -- an approximate one that mixes the tied eigenvectors,
+    ``a q₊ + b q₋``, adds ``2ab·∇³f[q₊, q₋, ·]``, which can lie outside that set.  The accuracy of the result follows that of ``eigvec``: an eigenvector error of
     angle θ changes it by up to ``2·‖∇³f‖·θ`` (Lemma B's perturbation bound, §7).
 
     Args:
@@ -84,13 +85,29 @@ def spectral_radius_grad(
     """
     if not isinstance(code_faithful, (bool, np.bool_)):
         raise ValueError(f"code_faithful must be True or False, got {code_faithful!r}")
-    x = as_vector(x, "x")
-    eigval, eigvec = _check_eig(eig, x.size, need_sign=not code_faithful)
-    # ∇λ* = ∇ₓ(v*ᵀ H(x) v*) with v* held fixed  (Eq. (5.1))
-    grad_lambda = third_order(f, x, eigvec, method=method, eps=eps)
+    eigval, grad_lambda = _grad_lambda(f, x, eig, method, eps, need_sign=not code_faithful)
     if code_faithful:
         return grad_lambda  # the authors' code: sign(λ*) dropped (§5.4)
     return np.sign(eigval) * grad_lambda  # ∇ρ = sign(λ*)·∇λ*  (Lemma A)
+
+
+def eigenvalue_grad(
+    f: Callable, x, eig, /, *, method: str = "exact", eps: float | None = None
+) -> np.ndarray:
+    """``∇λ*(x) = ∇³f(x)[v*, v*, ·]`` -- Eq. (5.1) of SRR_NOTES §5.1, the unsigned factor of
+    Lemma A (``∇ρ = sign(λ*)·∇λ*``, :func:`spectral_radius_grad`).
+
+    What an SRR step multiplies by ``μ·sign(λ*)`` (:func:`srtheory.srr_step.penalized_direction`).
+    Arguments and errors as in :func:`spectral_radius_grad` (``eig.eigval`` may be 0 here).
+    """
+    return _grad_lambda(f, x, eig, method, eps, need_sign=False)[1]
+
+
+def _grad_lambda(f, x, eig, method, eps, *, need_sign):
+    x = as_vector(x, "x")
+    eigval, eigvec = _check_eig(eig, x.size, need_sign=need_sign)
+    # ∇λ* = ∇ₓ(v*ᵀ H(x) v*) with v* held fixed  (Eq. (5.1))
+    return eigval, third_order(f, x, eigvec, method=method, eps=eps)
 
 
 def _check_eig(eig, n: int, *, need_sign: bool) -> tuple[float, np.ndarray]:

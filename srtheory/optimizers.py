@@ -14,7 +14,8 @@ and the baselines rely on)::
   the **epoch** (the paper steps its scheduler per epoch, §6 "Learning-rate schedules");
   :func:`minimize` passes the iteration.  Bias corrections (Adam) count updates in the state.
 * ``lr``: a number or a schedule ``lr(k) -> float`` (:func:`constant`, :func:`inverse_time`
-  ``a0/(1+k)``, :func:`inverse_sqrt` ``a0/(1+sqrt k)``, :func:`step_decay`).
+  ``a0/(1+k)``, :func:`inverse_sqrt` ``a0/(1+sqrt k)``, :func:`step_decay`, or any callable:
+  its value is checked, finite and ``> 0``, at every step, :func:`as_schedule`).
 * State is a NamedTuple, so it can be copied, compared and checkpointed; ``update`` is a pure
   function of its arguments (bit-for-bit reproducible).
 """
@@ -108,11 +109,28 @@ def step_decay(a0, /, *, boundaries, factor: float = 0.1) -> Callable[[int], flo
 
 
 def as_schedule(lr, /) -> Callable[[int], float]:
-    """A number becomes :func:`constant`; a callable is checked at ``k = 0``."""
+    """A number becomes :func:`constant`; a callable is checked at ``k = 0`` now and at every
+    ``k`` it is called with: a value that is not finite and ``> 0`` raises ``ValueError`` naming
+    ``k`` and the value (before the optimizer's update at that step changes anything).  The
+    schedules of this module are valid by construction and returned as they are."""
+    if isinstance(lr, _Schedule):
+        return lr
     if callable(lr):
         positive(lr(0), "lr(0)")
-        return lr
+        return _Checked(lr)
     return constant(lr)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A user's schedule, its value checked at every step (returned unchanged when valid)."""
+
+    schedule: Callable[[int], float]
+
+    def __call__(self, k):
+        a = self.schedule(k)
+        positive(a, f"the learning-rate schedule's lr({k})")
+        return a
 
 
 # ------------------------------------------------------------------ optimizers

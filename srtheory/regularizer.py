@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from srtheory._validation import as_vector, positive
+from srtheory.spectral._common import generic_start
 
 __all__ = [
     "batch_function", "generic_start", "penalty", "regularized_grad", "regularized_objective",
@@ -87,38 +88,50 @@ def regularized_objective(f: Callable, x, /, *, mu, K, eig=None, epoch: int = 0,
 
 
 def regularized_grad(f: Callable, x, /, *, mu, K, eig, epoch: int = 0, batch=None,
-                     method: str = "exact", eps: float | None = None,
+                     derivative: str = "exact", eps: float | None = None,
                      code_faithful: bool = False) -> np.ndarray:
     """``grad h = grad f + mu * 1[rho > K] * grad rho`` -- SRR_NOTES §4 with Lemma A (§5.1).
 
     With ``v = eig.eigvec``, ``lambda = eig.eigval``: ``grad rho = sign(lambda) grad^3 f[v, v, .]``
     (``code_faithful=True`` drops ``sign(lambda)`` as the authors' code does, §5.4).  Where
     ``rho <= K`` (or ``mu == 0``) the third-order term is not computed and the result is
-    ``grad f`` exactly.  This is step 2.3-2.4 of Algorithm 2 (the direction ``p``).
+    ``grad f`` exactly.  This is the direction ``p`` of Algorithm 2 steps 2.3-2.4, computed by
+    the same code as the training step (:func:`srtheory.srr_step.decide` and
+    :func:`~srtheory.srr_step.penalized_direction`), without the training step's policy for a
+    non-converged solve: the given ``eig`` is used as it is.
 
     Args:
         f, x, mu, K, epoch, batch: as in :func:`regularized_objective`.
         eig: the eigenpair of largest modulus of ``H(x)`` (an :class:`~srtheory.spectral.EigResult`
             or anything with ``rho``/``eigval`` and ``eigvec``); required (the caller owns the
             warm-started eigen-solve).
-        method, eps: derivative method of :func:`srtheory.eigengrad.spectral_radius_grad`.
+        derivative, eps: ``"exact"`` or ``"fd"`` third-order term and the fd step, as the fields
+            of :class:`~srtheory.srr_step.SRRConfig` (and ``method``/``eps`` of
+            :func:`srtheory.eigengrad.spectral_radius_grad`).
+        code_faithful: drop ``sign(lambda)``.
 
     Returns:
         A new float64 array.
     """
     from srtheory.curvature import gradient
-    from srtheory.eigengrad import spectral_radius_grad
+    from srtheory.eigengrad import _check_eig, eigenvalue_grad
+    from srtheory.srr_step import SRRConfig, decide, penalized_direction
 
     mu_v = resolve_mu(mu, epoch=epoch)
     K = positive(K, "K", allow_zero=True)
     if eig is None:
         raise ValueError("eig is required: pass the eigen-solve of H(x) (e.g. spectral_radius(...))")
+    config = SRRConfig(mu=mu_v, K=K, derivative=derivative, eps=eps, code_faithful=code_faithful)
     fb = _one_arg(f, batch)
     x = as_vector(x, "x")
     g = np.asarray(gradient(fb, x), dtype=np.float64)
-    if mu_v > 0.0 and _rho_of(eig) > K:
-        g = g + mu_v * spectral_radius_grad(fb, x, eig, method=method, eps=eps,
-                                            code_faithful=code_faithful)
+    rho, eigval = _rho_of(eig), None
+    if mu_v > 0.0 and rho > K:  # the penalty is active: eig must be a checked eigenpair (Lemma A)
+        eigval, _ = _check_eig(eig, x.size, need_sign=not code_faithful)
+    d = decide(rho, eigval, mu=mu_v, config=config)
+    g = penalized_direction(
+        g, lambda: eigenvalue_grad(fb, x, eig, method=derivative, eps=eps), mu=mu_v, decision=d
+    )
     if not np.all(np.isfinite(g)):
         raise ValueError("the regularized gradient is not finite (NaN or inf in grad f or grad rho)")
     return g
@@ -142,16 +155,6 @@ def _rho_of(eig) -> float:
     else:
         raise ValueError(f"eig must have .rho or .eigval (an EigResult), got {type(eig).__name__}")
     return positive(r, "eig.rho", allow_zero=True)
-
-
-def generic_start(n: int, /) -> np.ndarray:
-    """A fixed, "generic" unit start vector ``v_k ~ 1 + sin(1.7 k + 0.3) / 2`` for one-off
-    eigen-solves.  Not the paper's ``1/sqrt(n)``: on symmetric problems ``1/sqrt(n)`` can be an exact
-    eigenvector of a *non-dominant* eigenvalue (e.g. the tangential direction of a radial well),
-    and a Krylov method started there stops, exactly, on the wrong pair (Lemma B assumes the start
-    has a component along the top eigenvector)."""
-    v = 1.0 + 0.5 * np.sin(1.7 * np.arange(n) + 0.3)
-    return v / np.linalg.norm(v)
 
 
 def _solve(f, x, *, tol: float):

@@ -1,12 +1,14 @@
 """The paper's training algorithm: Algorithm 2 of SRR_NOTES §6 on a minibatch objective.
 
 :func:`srr_train` runs it on a :class:`~srtheory.objectives.StochasticObjective`: per batch a
-warm-started eigen-solve (power iteration, Lanczos, or the preconditioned update of Alg. 1b through
-``precond``), the hinge at ``K``, a step of a base optimizer (:mod:`srtheory.optimizers`); the
-paper's policy for a non-converged eigen-solve (skip the regularizer for that batch, reset the warm
-start) with the count reported; per-epoch learning-rate schedules; end-of-epoch ``h``;
-best-validation selection; the optional coefficient-of-variation stopping rule.  Deterministic
-given ``rng`` (bit for bit).  The regularized step and its failure reporting (chattering,
+warm-started eigen-solve (power iteration, Lanczos, or the preconditioned update of Alg. 1b,
+:class:`~srtheory.spectral.EigConfig`), the SRR step of :mod:`srtheory.srr_step` (the paper's
+policy for a non-converged eigen-solve -- skip the regularizer for that batch, reset the warm
+start -- with the count reported; the hinge at ``K``; the direction), a step of a base optimizer
+(:mod:`srtheory.optimizers`); per-epoch learning-rate schedules; at the end of each epoch
+(:class:`EpochEnd`) ``h``, best-validation selection and the optional coefficient-of-variation
+stopping rule.  Deterministic given ``rng`` (bit for bit).  The step's options
+(:class:`~srtheory.srr_step.SRRConfig`) and its failure reporting (chattering,
 :class:`~srtheory.srr_step.NonFiniteLossError`) live in :mod:`srtheory.srr_step`.
 """
 
@@ -15,27 +17,29 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 from autograd import value_and_grad
 
 from srtheory._validation import as_vector, positive, positive_int
-from srtheory.regularizer import batch_function, penalty, resolve_mu
+from srtheory.regularizer import batch_function, penalty
 from srtheory.srr_step import (
     ChatteringWarning,
     Checkpoint,
+    Monitor,
     NonFiniteLossError,
-    _eig_options,
-    _eig_solve,
-    _is_chattering,
+    SRRConfig,
+    _check_config,
     _progress,
-    _srr_direction,
+    _solve_and_step,
     _start,
+    _Tally,
     _value_grad,
 )
 
-__all__ = ["EpochHistory", "TrainResult", "srr_train"]
+__all__ = ["EpochEnd", "EpochHistory", "PrecondRefresh", "TrainResult", "srr_train"]
 
 
 class EpochHistory(NamedTuple):
@@ -74,56 +78,120 @@ class TrainResult(NamedTuple):
     time: float
 
 
-def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, optimizer=None,
-              lr=0.1, epochs: int = 10, batch_size: int = 32, eig_method: str = "power",
-              eig_tol: float = 1e-3, eig_max_iter: int = 100, alpha=None, precond=None,
-              precond_factory: Callable | None = None, precond_every: int = 1,
-              derivative_method: str = "exact", eps: float | None = None,
-              code_faithful: bool = False, reset_on_failure: bool = True,
-              validation: Callable | None = None, val_mode: str = "min",
-              cv_eps: float | None = None, cv_window: int = 10, min_epochs: int = 10,
-              chatter_cos: float = 0.5, chatter_min: int = 3, warn: bool = True,
-              v0=None, progress: bool = False, rho_report: str = "batch") -> TrainResult:
+@dataclass(frozen=True)
+class EpochEnd:
+    """What :func:`srr_train` does at the end of an epoch: Algorithm 2 steps 3-4 of SRR_NOTES §6.
+
+    Fields:
+      rho_report: ``"batch"`` -- ``rho`` on the epoch's random report batch ``r_b`` (the paper's
+        default) -- or ``"mean"`` -- ``sum_B |B| rho_B(x) / N`` over the epoch's batches (the
+        authors' ``rho_test`` option).  Reporting only: both settings train identically.
+      validation: ``validation(x) -> float`` scored each epoch for best-validation selection
+        (``None``: the last weights are the best).
+      val_mode: ``"min"`` (a loss) or ``"max"`` (an accuracy).
+      cv_eps: stop when the coefficient of variation of the last ``cv_window`` values of ``h`` is
+        ``<= cv_eps``, not before ``min_epochs`` epochs (``None``: off, the paper's default).
+      cv_window: ``>= 2``.  min_epochs: ``>= 0``.
+    """
+
+    rho_report: str = "batch"
+    validation: Callable | None = None
+    val_mode: str = "min"
+    cv_eps: float | None = None
+    cv_window: int = 10
+    min_epochs: int = 10
+
+    def __post_init__(self):
+        if self.rho_report not in ("batch", "mean"):
+            raise ValueError(f"EpochEnd.rho_report must be 'batch' (rho on one random batch, the "
+                             f"paper's default) or 'mean' (batch-size-weighted mean over the "
+                             f"epoch's batches), got {self.rho_report!r}")
+        if self.validation is not None and not callable(self.validation):
+            raise ValueError("EpochEnd.validation must be a callable x -> score or None, got "
+                             f"{type(self.validation).__name__}")
+        if self.val_mode not in ("min", "max"):
+            raise ValueError(f"EpochEnd.val_mode must be 'min' or 'max', got {self.val_mode!r}")
+        if self.cv_eps is not None:
+            object.__setattr__(self, "cv_eps", positive(self.cv_eps, "EpochEnd.cv_eps", allow_zero=True))
+            object.__setattr__(self, "cv_window",
+                               positive_int(self.cv_window, "EpochEnd.cv_window", minimum=2))
+        object.__setattr__(self, "min_epochs",
+                           positive_int(self.min_epochs, "EpochEnd.min_epochs", minimum=0))
+
+
+@dataclass(frozen=True)
+class PrecondRefresh:
+    """Algorithm 1b's preconditioner rebuilt during training: ``factory(x, batch) -> P`` (e.g.
+    K-FAC from the current batch) every ``every`` batches; it replaces ``srr.eig.precond``
+    (which needs ``srr.eig.method == "power"``)."""
+
+    factory: Callable
+    every: int = 1
+
+    def __post_init__(self):
+        if not callable(self.factory):
+            raise ValueError("PrecondRefresh.factory must be a callable (x, batch) -> P, got "  # noqa: TRY004
+                             f"{type(self.factory).__name__}")
+        object.__setattr__(self, "every", positive_int(self.every, "PrecondRefresh.every"))
+
+
+def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
+              srr: SRRConfig = SRRConfig(),  # noqa: B008 (frozen: an immutable default)
+              optimizer=None, lr=None, epochs: int = 10, batch_size: int = 32,
+              precond_refresh: PrecondRefresh | None = None, epoch_end: EpochEnd = EpochEnd(),
+              monitor: Monitor = Monitor(), v0=None) -> TrainResult:  # noqa: B008
     """Spectral-radius-regularized stochastic training: Algorithm 2 of SRR_NOTES §6.
 
-    For epoch ``k = 0, 1, ...`` (``mu_k = mu(k)`` or ``mu``):
+    For epoch ``k = 0, 1, ...`` (``mu_k = srr.mu_at(k)``):
 
     1. draw the epoch's batches ``objective.batches(rng, batch_size)`` and a report batch index
        ``r_b`` (``rng.integers``);
-    2. for each batch ``B``: ``g = grad f_B(x)``; ``(rho_B, v)`` = eigen-solve of ``H_B(x)``
-       warm-started from the previous ``v`` (``v_0 = 1/sqrt(n)``; ``eig_method="power"`` is
+    2. for each batch ``B``: ``g = grad f_B(x)``; ``(rho_B, v)`` = eigen-solve ``srr.eig`` of
+       ``H_B(x)`` warm-started from the previous ``v`` (``v_0`` = the generic start, or ``v0``; ``method="power"`` is
        Algorithm 1, with ``alpha``/``precond`` the Alg. 1b update ``v <- normalize(v + alpha P(r))``;
-       ``precond_factory(x, batch)`` rebuilds ``P`` every ``precond_every`` batches, e.g. K-FAC);
-       if the solve did not converge the regularizer is skipped for this batch (counted, ``v``
-       reset to ``v_0``, step 4 of Alg. 1); otherwise ``p = g + mu_k 1[rho_B > K] grad rho_B``;
-       ``x, s = optimizer.update(p, s, x, k)`` (the schedule reads the **epoch** ``k``);
-    3. end of epoch: ``f = sum_B |B| f_B(x) / N``, ``rho`` recomputed on batch ``r_b``
-       (``rho_report="batch"``, the paper's default) or, with ``rho_report="mean"`` (the authors'
-       ``rho_test`` option), ``rho = sum_B |B| rho_B(x) / N`` over every batch of the epoch, each
-       solve warm-started from the current ``v`` (``rho_converged``: all of them converged; ``r_b``
-       is drawn either way, so the two settings train identically);
+       ``precond_refresh`` rebuilds ``P`` from ``(x, batch)`` every few batches, e.g. K-FAC); then
+       the SRR step :func:`srtheory.srr_step.srr_step`: if the solve did not converge the
+       regularizer is skipped for this batch (counted, ``v`` reset to ``v_0``, step 4 of Alg. 1);
+       otherwise ``p = g + mu_k 1[rho_B > K] grad rho_B``; ``x, s = optimizer.update(p, s, x, k)``
+       (the schedule reads the **epoch** ``k``);
+    3. end of epoch (:class:`EpochEnd`): ``f = sum_B |B| f_B(x) / N``, ``rho`` recomputed on batch
+       ``r_b`` (or the ``|B|``-weighted mean over the epoch's batches, each solve warm-started from
+       the current ``v``; ``rho_converged``: all of them converged; ``r_b`` is drawn either way);
        ``h = f + mu_k max(0, rho - K)``; validation score, best-validation weights;
     4. stop early (after ``min_epochs``) when the coefficient of variation of the last
-       ``cv_window`` values of ``h`` is ``<= cv_eps`` (``cv_eps=None``: off, as the paper's default).
+       ``cv_window`` values of ``h`` is ``<= cv_eps`` (off by default, as in the paper).
 
     With ``mu = 0`` no eigen-solve is run in step 2 (plain base-optimizer training).
 
     Args:
         objective: has ``loss(x, batch)``, ``n_samples``, ``batches(rng, batch_size)``
             (a :class:`~srtheory.objectives.StochasticObjective`).
-        x0: start (default ``objective.x0``); not modified.
+        x0: start (default ``objective.x0``); not modified.  Its length must be the model's
+            (``objective.dim``, else the length of ``objective.x0``).
         rng: the only source of randomness.
-        validation: ``validation(x) -> float``; ``val_mode`` "min" (a loss) or "max" (accuracy).
-        v0: eigenvector start and reset value (default the paper's ``1/sqrt(n)``).
+        srr: the SRR step's options, :class:`~srtheory.srr_step.SRRConfig` (``mu``, ``K``,
+            ``eig``, ``derivative``, ``eps``, ``code_faithful``, skip and reset policies).
+        optimizer: an :class:`~srtheory.optimizers.Optimizer` (default ``sgd(lr)``).
+        lr: the rate or per-epoch schedule of the default ``sgd`` (default ``0.1``; a schedule is
+            checked at every epoch); not together with ``optimizer`` (``ValueError``).
+        epochs, batch_size: ``>= 1``.
+        precond_refresh: :class:`PrecondRefresh` or ``None``.
+        epoch_end: :class:`EpochEnd` (report, validation, early stopping).
+        monitor: :class:`~srtheory.srr_step.Monitor` (chattering detection, progress).
+        v0: eigenvector start and reset value: ``None`` (default) the deterministic
+            :func:`srtheory.spectral.generic_start`; ``"paper"`` the paper's ``1/sqrt(n)``; or a
+            vector.
 
     Returns:
         :class:`TrainResult`.
 
     Raises:
-        ValueError: ``mu < 0``, ``K < 0`` and other bad options.
+        ValueError: bad options (before any state changes); a learning-rate or ``mu`` schedule
+            that turns negative or non-finite, at that epoch (before its first step).
+        NotTraceableError: ``objective.loss`` is not written with ``autograd.numpy``.
         NonFiniteLossError: a NaN/inf loss or direction mid-run (``.last_good`` attached).
     """
-    from srtheory.curvature import hvp_operator
+    from srtheory.curvature import traceable
     from srtheory.optimizers import sgd
 
     for attr in ("loss", "n_samples", "batches"):
@@ -132,33 +200,36 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
                              f"batch_size); {type(objective).__name__} has no {attr!r}")
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")  # noqa: TRY004 (contract: bad input -> ValueError)
+    srr = _check_config(srr, SRRConfig, "srr")
+    end = _check_config(epoch_end, EpochEnd, "epoch_end")
+    monitor = _check_config(monitor, Monitor, "monitor")
+    if precond_refresh is not None:
+        _check_config(precond_refresh, PrecondRefresh, "precond_refresh")
+        if srr.eig.method != "power":
+            raise ValueError("precond_refresh (Alg. 1b) needs srr.eig.method='power', got "
+                             f"{srr.eig.method!r}")
     x = as_vector(objective.x0 if x0 is None else x0, "x0")
+    n_model = _model_size(objective, x0)
+    if n_model is not None and x.size != n_model:
+        raise ValueError(f"x0 must have length {n_model} (the model's number of parameters, "
+                         f"objective.{'dim' if getattr(objective, 'dim', None) == n_model else 'x0'}"
+                         f"), got length {x.size}")
     n = x.size
-    K = positive(K, "K", allow_zero=True)
-    resolve_mu(mu, epoch=0)
+    K = srr.K
+    srr.mu_at(0)
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
-    precond_every = positive_int(precond_every, "precond_every")
-    if rho_report not in ("batch", "mean"):
-        raise ValueError(f"rho_report must be 'batch' (rho on one random batch, the paper's "
-                         f"default) or 'mean' (batch-size-weighted mean over the epoch's batches), "
-                         f"got {rho_report!r}")
-    if val_mode not in ("min", "max"):
-        raise ValueError(f"val_mode must be 'min' or 'max', got {val_mode!r}")
-    if cv_eps is not None:
-        cv_eps = positive(cv_eps, "cv_eps", allow_zero=True)
-        cv_window = positive_int(cv_window, "cv_window", minimum=2)
-    min_epochs = positive_int(min_epochs, "min_epochs", minimum=0)
-    eig_opts = _eig_options(eig_method, eig_tol, eig_max_iter, alpha, precond)
-    opt = optimizer if optimizer is not None else sgd(lr)
+    if optimizer is not None and lr is not None:
+        raise ValueError(f"lr={lr!r} sets the rate of the default sgd optimizer; with optimizer= "
+                         "it would be ignored -- give the rate to the optimizer, e.g. "
+                         "optimizer=sgd(inverse_time(0.5)), and drop lr=")
+    opt = optimizer if optimizer is not None else sgd(0.1 if lr is None else lr)
     state = opt.init(x)
     v0 = _start(v0, n)
     v = v0.copy()
-    v_prev = None
     last_good = Checkpoint(x.copy(), state, v.copy(), 0, 0, 0)
-    counts = {"grad": 0, "hvp": 0, "third": 0, "fail": 0}
-    n_active = n_skipped = n_reg = 0
-    flips: list[int] = []
+    n_grad = n_hvp_end = 0
+    tally = _Tally(monitor.chatter_cos)
     hist = {key: [] for key in ("f", "rho", "rho_converged", "h", "mu", "val", "n_skipped")}
     best_x, best_epoch, best_score = x.copy(), -1, None
     stopped_by = "epochs"
@@ -166,36 +237,28 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
     t0 = time.perf_counter()
     epoch = 0
     for epoch in range(epochs):
-        mu_k = resolve_mu(mu, epoch=epoch)
+        mu_k = srr.mu_at(epoch)
         batches = list(objective.batches(rng, batch_size))
         r_b = int(rng.integers(len(batches)))
         skipped_epoch = 0
         for j, batch in enumerate(batches):
             fb = batch_function(objective.loss, batch)
-            vg = value_and_grad(fb)
+            vg = value_and_grad(traceable(fb, "objective.loss"))
             fx, g = _value_grad(vg, x)
-            counts["grad"] += 1
+            n_grad += 1
             if not (np.isfinite(fx) and np.all(np.isfinite(g))):
                 raise NonFiniteLossError(
                     f"the minibatch loss is not finite (f_B = {fx!r}) at epoch {epoch}, batch {j}; "
                     "the last state with a finite loss is attached as .last_good", last_good)
             last_good = Checkpoint(x.copy(), state, v.copy(), epoch, j, step_no)
             if mu_k > 0.0:
-                if precond_factory is not None and step_no % precond_every == 0:
-                    eig_opts = eig_opts._replace(precond=precond_factory(x.copy(), batch))
-                fail_before = counts["fail"]
-                p, eig, v_new = _srr_direction(fb, x, g, v, v0, mu_k, K, eig_opts, derivative_method,
-                                               eps, code_faithful, reset_on_failure, counts)
-                if counts["fail"] > fail_before:
-                    n_skipped += 1
-                    skipped_epoch += 1
-                elif eig.rho > K:
-                    n_active += 1
-                    n_reg += 1
-                    if v_prev is not None and abs(float(np.dot(v_new, v_prev))) < chatter_cos:
-                        flips.append(step_no)
-                v_prev = None if counts["fail"] > fail_before else v_new
-                v = v_new
+                if precond_refresh is not None and step_no % precond_refresh.every == 0:
+                    P = precond_refresh.factory(x.copy(), batch)
+                    srr = replace(srr, eig=replace(srr.eig, precond=P))
+                step = _solve_and_step(fb, x, g, v, v0, mu=mu_k, config=srr)
+                tally.record(step, step_no)
+                skipped_epoch += step.decision.skipped
+                p, v = step.direction, step.next_start
             else:
                 p = g
             if not np.all(np.isfinite(p)):
@@ -203,7 +266,7 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
                                          f"batch {j}", last_good)
             x, state = opt.update(p, state, x, epoch)
             step_no += 1
-            if progress:
+            if monitor.progress:
                 _progress(f"[srr_train] epoch {epoch + 1}/{epochs} batch {j + 1}/{len(batches)} "
                           f"f_B={fx:.5g}")
         # ---- end of epoch (Alg. 2 step 3)
@@ -214,53 +277,78 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator, mu, K=0.0, opt
         if not np.isfinite(f_epoch):
             raise NonFiniteLossError(f"the training loss is not finite at the end of epoch {epoch}",
                                      Checkpoint(x.copy(), state, v.copy(), epoch, len(batches), step_no))
-        rho_end, rho_ok = 0.0, True
-        for batch in (batches if rho_report == "mean" else [batches[r_b]]):
-            fb = batch_function(objective.loss, batch)
-            eig_end = _eig_solve(hvp_operator(fb, x, method=derivative_method, eps=eps), v, eig_opts)
-            counts["hvp"] += eig_end.n_matvecs
-            weight = len(batch) / objective.n_samples if rho_report == "mean" else 1.0
-            rho_end += weight * eig_end.rho
-            rho_ok = rho_ok and eig_end.converged
+        rho_end, rho_ok, n_mv = _report_rho(objective, x, v, batches, r_b, srr, end.rho_report)
+        n_hvp_end += n_mv
         hist["f"].append(f_epoch)
         hist["rho"].append(rho_end)
         hist["rho_converged"].append(rho_ok)
         hist["h"].append(f_epoch + mu_k * penalty(rho_end, K=K))
         hist["mu"].append(mu_k)
         hist["n_skipped"].append(skipped_epoch)
-        if validation is not None:
-            score = float(validation(x.copy()))
+        if end.validation is not None:
+            score = float(end.validation(x.copy()))
             hist["val"].append(score)
-            better = best_score is None or (score < best_score if val_mode == "min" else score > best_score)
+            better = best_score is None or (score < best_score if end.val_mode == "min" else score > best_score)
             if better and np.isfinite(score):
                 best_x, best_epoch, best_score = x.copy(), epoch, score
         else:
             best_x, best_epoch = x.copy(), epoch
-        if progress:
+        if monitor.progress:
             _progress(f"[srr_train] epoch {epoch + 1}/{epochs} f={f_epoch:.5g} rho={rho_end:.4g} "
                       f"h={hist['h'][-1]:.5g}", end=True)
-        if cv_eps is not None and epoch + 1 >= max(min_epochs, cv_window):
-            last = np.array(hist["h"][-cv_window:])
-            mean = float(np.mean(last))
-            if mean != 0.0 and float(np.std(last)) / abs(mean) <= cv_eps:
+        if end.cv_eps is not None and epoch + 1 >= max(end.min_epochs, end.cv_window):
+            last = np.array(hist["h"][-end.cv_window:])
+            mean_h = float(np.mean(last))
+            if mean_h != 0.0 and float(np.std(last)) / abs(mean_h) <= end.cv_eps:
                 stopped_by = "cv"
                 break
-    chattering = _is_chattering(flips, n_reg, chatter_min)
-    if chattering and warn:
-        warnings.warn(f"srr_train: the top eigenvector flipped at {len(flips)} of {n_reg} regularized "
+    chattering = tally.chattering(monitor.chatter_min)
+    if chattering and monitor.warn:
+        warnings.warn(f"srr_train: the top eigenvector flipped at {len(tally.flips)} of {tally.n_reg} regularized "
                       "steps -- rho is probably not differentiable there (repeated top eigenvalue)",
                       ChatteringWarning, stacklevel=2)
     eh = EpochHistory(
         f=np.array(hist["f"]), rho=np.array(hist["rho"]),
         rho_converged=np.array(hist["rho_converged"], dtype=bool), h=np.array(hist["h"]),
-        mu=np.array(hist["mu"]), val=np.array(hist["val"]) if validation is not None else None,
+        mu=np.array(hist["mu"]), val=np.array(hist["val"]) if end.validation is not None else None,
         n_skipped=np.array(hist["n_skipped"], dtype=int),
     )
     return TrainResult(
         x=x, x_best=best_x, best_epoch=best_epoch, epochs_run=epoch + 1, stopped_by=stopped_by,
-        history=eh, n_batches=step_no, n_eig_nonconverged=counts["fail"], n_skipped=n_skipped,
-        n_active=n_active, n_eigvec_flips=len(flips), flip_steps=tuple(flips), chattering=chattering,
-        n_grad=counts["grad"], n_hvp=counts["hvp"], n_third=counts["third"], eigvec=v.copy(),
+        history=eh, n_batches=step_no, n_eig_nonconverged=tally.n_fail, n_skipped=tally.n_skipped,
+        n_active=tally.n_third, n_eigvec_flips=len(tally.flips), flip_steps=tuple(tally.flips),
+        chattering=chattering, n_grad=n_grad, n_hvp=tally.n_hvp + n_hvp_end, n_third=tally.n_third,
+        eigvec=v.copy(),
         opt_state=state, time=time.perf_counter() - t0,
     )
 
+
+def _model_size(objective, x0) -> int | None:
+    """The model's number of parameters: ``objective.dim``, else ``len(objective.x0)``; ``None``
+    when neither is known (then any ``x0`` is taken)."""
+    dim = getattr(objective, "dim", None)
+    if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) and dim > 0:
+        return int(dim)
+    ref = getattr(objective, "x0", None)
+    if x0 is not None and ref is not None:
+        return int(np.size(ref))
+    return None
+
+
+def _report_rho(objective, x, v, batches, r_b, srr: SRRConfig, how: str):
+    """Algorithm 2 step 3's rho: on the report batch ``r_b``, or (``how="mean"``) the
+    ``|B|``-weighted mean over the epoch's batches, each solve warm-started from ``v``.
+    Returns ``(rho, all converged, matvecs)``."""
+    from srtheory.curvature import hvp_operator
+    from srtheory.spectral import eig_solve
+
+    rho, ok, n_mv = 0.0, True, 0
+    mean = how == "mean"
+    for batch in (batches if mean else [batches[r_b]]):
+        fb = batch_function(objective.loss, batch)
+        eig = eig_solve(hvp_operator(fb, x, method=srr.derivative, eps=srr.eps), v, srr.eig)
+        n_mv += eig.n_matvecs
+        weight = len(batch) / objective.n_samples if mean else 1.0
+        rho += weight * eig.rho
+        ok = ok and eig.converged
+    return rho, ok, n_mv

@@ -3,7 +3,9 @@ escape from the sharp basin above the hand-computed mu_escape and not below; the
 slides to an inflection point); balancing of matrix factorization; the sign of grad rho on the
 negative ridge; chattering at a repeated top eigenvalue; determinism; bad input."""
 
+import itertools
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,16 +15,28 @@ from srtheory import oracle
 from srtheory.algorithms import (
     ChatteringWarning,
     Checkpoint,
+    EpochEnd,
+    Monitor,
     NonFiniteLossError,
+    PrecondRefresh,
+    SRRConfig,
     _sam_direction,
     minimize,
     srr_train,
 )
 from srtheory.optimizers import adam, inverse_time, sgd
+from srtheory.spectral import EigConfig
 from srtheory.testing import tolerance
 
 SF2 = O.get("sharp_flat_2d")
 SF1 = O.get("sharp_flat_1d")
+# minimize's eigen-solve before the options were unified (Lanczos to 1e-10): kept where the tests'
+# thresholds were calibrated with it
+LANCZOS = EigConfig(method="lanczos", tol=1e-10, max_iter=300)
+
+
+def _srr(mu, K=0.0, eig=LANCZOS, **kw):
+    return SRRConfig(mu=mu, K=K, eig=eig, **kw)
 
 
 # ----------------------------------------------------------------- sharp -> flat
@@ -31,22 +45,56 @@ SF1 = O.get("sharp_flat_1d")
 def escape_runs():
     mu_esc = SF2.extras["mu_escape"]
     runs = {
-        "gd": minimize(SF2.f, SF2.x0, method="gd", lr=0.04, maxiter=250),
-        "above": minimize(SF2.f, SF2.x0, method="srr", mu=1.15 * mu_esc, K=0.0, lr=0.04, maxiter=250),
-        "below": minimize(SF2.f, SF2.x0, method="srr", mu=0.85 * mu_esc, K=0.0, lr=0.04, maxiter=250),
+        "gd": minimize(SF2.f, SF2.x0, method="gd", lr=0.04, max_iter=250),
+        "below": minimize(SF2.f, SF2.x0, method="srr", srr=_srr(0.85 * mu_esc), lr=0.04, max_iter=250),
+        "far_above": minimize(SF2.f, SF2.x0, method="srr", srr=_srr(3.0 * mu_esc), lr=0.04,
+                              max_iter=250, monitor=Monitor(warn=False)),
     }
+    with pytest.warns(ChatteringWarning):
+        runs["above"] = minimize(SF2.f, SF2.x0, method="srr", srr=_srr(1.15 * mu_esc), lr=0.04,
+                                 max_iter=250)
     return runs
 
 
-def test_srr_above_mu_escape_ends_in_the_flat_minimum(escape_runs):
+def test_srr_above_mu_escape_leaves_the_bottom_and_stalls_at_the_rho_tie(escape_runs):
+    """Above mu_escape the bottom of the hole is no longer a stationary point of h, but on the way
+    out the negative radial eigenvalue overtakes the tangential one (a +-rho tie at
+    ``extras["tie_point"]``): with the exact rho the iterate stalls there and chatters.
+
+    Found when the solvers began restarting invariant starts: before, the warm start stayed on
+    the tangential eigenvector along the axis, rho was wrong on 15 of the first 60 steps
+    (e.g. 8.005 for a true 9.247) and the run 'escaped' to the flat minimum."""
     r = escape_runs["above"]
+    tie = SF2.extras["tie_point"]
+    assert r.chattering and r.n_eigvec_flips >= 10
+    assert tie - 0.05 < r.x[0] < tie + 0.15 and abs(r.x[1]) < 1e-12  # at the tie, not at the bottom
+    tail = r.history.x[-50:, 0]
+    assert abs(np.mean(tail) - tie) < 0.1
+    # every rho of the run is the dense oracle's (Lanczos to 1e-10)
+    dense = np.array([oracle.rho(SF2.f, x) for x in r.history.x[:-1]])
+    assert np.max(np.abs(r.history.rho - dense) / dense) < 1e-8
+    # the tie: |radial| = tangential at tie_point, and along the axis h has a corner minimum there
+    lam = np.linalg.eigvalsh(oracle.hessian(SF2.f, np.array([tie, 0.0])))
+    assert lam[0] < 0 < lam[1] and abs(lam[0] + lam[1]) < 1e-8 * lam[1]
+    mu = 1.15 * SF2.extras["mu_escape"]
+
+    def h(x1):
+        return SF2.f(np.array([x1, 0.0])) + mu * oracle.rho(SF2.f, np.array([x1, 0.0]))
+
+    d = 1e-4
+    assert h(tie - d) > h(tie) < h(tie + d)
+
+
+def test_srr_far_above_mu_escape_crosses_the_tie_and_ends_in_the_flat_minimum(escape_runs):
+    # with 3 mu_escape the steps near the rim are long enough to cross the kink of rho
+    r = escape_runs["far_above"]
     flat = SF2.minimum("flat")
     assert np.linalg.norm(r.x - flat.x) < 1e-3
     # rho at the end vs the stored flat value (flat rho = b + (a/s^2) e^{-c^2/2s^2}: Hessian is
     # nearly constant b I around 0, so a 1e-3 displacement moves rho by < 1e-6)
     assert r.rho == pytest.approx(flat.rho, rel=1e-6)
     assert r.fun == pytest.approx(flat.f, abs=1e-6)
-    assert r.n_eig_nonconverged == 0 and not r.chattering
+    assert r.n_eig_nonconverged == 0
 
 
 def test_gd_stays_in_the_sharp_minimum(escape_runs):
@@ -71,7 +119,7 @@ def test_1d_large_mu_slides_to_the_inflection_point():
     """The trap: in 1-D rho = |f''| vanishes between the hole and the barrier, so with mu far above
     mu_prefer SRR does not reach the flat basin; it parks near the inflection point (rho ~ 0)."""
     mu = 2.5 * SF1.extras["mu_prefer"]
-    r = minimize(SF1.f, SF1.x0, method="srr", mu=mu, K=0.0, lr=0.01, maxiter=300)
+    r = minimize(SF1.f, SF1.x0, method="srr", srr=_srr(mu), lr=0.01, max_iter=300)
     infl = SF1.extras["inflection_points"][1]  # the one between the barrier and the hole
     sharp, barrier = SF1.minimum("sharp"), SF1.saddles[0]
     tail_x, tail_rho, tail_f = r.history.x[-50:, 0], r.history.rho[-50:], r.history.f[-50:]
@@ -81,7 +129,8 @@ def test_1d_large_mu_slides_to_the_inflection_point():
     assert np.median(tail_rho) < 0.2 * sharp.rho       # flat-ish ...
     assert np.mean(tail_f) > sharp.f + 0.2             # ... but a much worse loss
     # a small mu keeps it near the sharp bottom (negative control of the slide)
-    r_small = minimize(SF1.f, SF1.x0, method="srr", mu=0.5 * SF1.extras["mu_prefer"], lr=0.01, maxiter=300)
+    r_small = minimize(SF1.f, SF1.x0, method="srr", srr=_srr(0.5 * SF1.extras["mu_prefer"]), lr=0.01,
+                       max_iter=300)
     assert abs(r_small.x[0] - sharp.x[0]) < 0.1 and r_small.rho > 0.5 * sharp.rho
 
 
@@ -90,20 +139,20 @@ def test_1d_large_mu_slides_to_the_inflection_point():
 @pytest.mark.parametrize("opt", [lambda: sgd(0.03), lambda: sgd(0.02, momentum=0.9), lambda: adam(0.02)])
 def test_srr_equals_base_optimizer_step_for_step_when_rho_below_K(opt):
     K = SF2.lipschitz_grad + 1.0  # rho <= L < K everywhere
-    a = minimize(SF2.f, [1.2, 0.3], method="gd", optimizer=opt(), maxiter=40, gtol=0.0)
-    b = minimize(SF2.f, [1.2, 0.3], method="srr", optimizer=opt(), mu=10.0, K=K, maxiter=40, gtol=0.0)
+    a = minimize(SF2.f, [1.2, 0.3], method="gd", optimizer=opt(), max_iter=40, gtol=0.0)
+    b = minimize(SF2.f, [1.2, 0.3], method="srr", optimizer=opt(), srr=_srr(10.0, K), max_iter=40, gtol=0.0)
     assert np.array_equal(a.history.x, b.history.x)
     assert b.n_third == 0 and b.n_hvp > 0
     # negative control: with K below rho the trajectories differ
-    c = minimize(SF2.f, [1.2, 0.3], method="srr", optimizer=opt(), mu=0.01, K=0.0, maxiter=40, gtol=0.0)
+    c = minimize(SF2.f, [1.2, 0.3], method="srr", optimizer=opt(), srr=_srr(0.01), max_iter=40, gtol=0.0)
     assert not np.array_equal(a.history.x, c.history.x)
 
 
 def test_srr_train_equals_plain_training_when_rho_below_K():
     obj = O.get("mlp_tanh_regression")
     kw = {"optimizer": sgd(inverse_time(0.3)), "epochs": 2, "batch_size": 16}
-    a = srr_train(obj, rng=np.random.default_rng(3), mu=0.0, **kw)
-    b = srr_train(obj, rng=np.random.default_rng(3), mu=0.5, K=1e6, **kw)
+    a = srr_train(obj, rng=np.random.default_rng(3), srr=SRRConfig(mu=0.0), **kw)
+    b = srr_train(obj, rng=np.random.default_rng(3), srr=SRRConfig(mu=0.5, K=1e6), **kw)
     assert np.array_equal(a.x, b.x) and b.n_active == 0 and b.n_third == 0
 
 
@@ -111,8 +160,8 @@ def test_srr_train_equals_plain_training_when_rho_below_K():
 
 def test_srr_moves_towards_the_balanced_minimum():
     obj = O.get("matrix_factorization")
-    gd = minimize(obj.f, obj.x0, method="gd", lr=0.02, maxiter=200)
-    srr = minimize(obj.f, obj.x0, method="srr", mu=0.05, K=0.0, lr=0.02, maxiter=200)
+    gd = minimize(obj.f, obj.x0, method="gd", lr=0.02, max_iter=200)
+    srr = minimize(obj.f, obj.x0, method="srr", srr=_srr(0.05), lr=0.02, max_iter=200)
 
     def ratio(x):
         return np.linalg.norm(x[:2]) / np.linalg.norm(x[2:])
@@ -133,10 +182,10 @@ def test_srr_moves_towards_the_balanced_minimum():
 def test_correct_sign_lowers_rho_code_faithful_does_not():
     obj = O.get("negative_ridge")
     x0 = np.array([0.2, 0.5])
-    kw = {"method": "srr", "mu": 0.05, "K": 0.0, "lr": 0.01, "maxiter": 5, "gtol": 0.0}
-    right = minimize(obj.f, x0, **kw)
-    code = minimize(obj.f, x0, code_faithful=True, **kw)
-    gd = minimize(obj.f, x0, method="gd", lr=0.01, maxiter=5, gtol=0.0)
+    kw = {"method": "srr", "lr": 0.01, "max_iter": 5, "gtol": 0.0}
+    right = minimize(obj.f, x0, srr=_srr(0.05), **kw)
+    code = minimize(obj.f, x0, srr=_srr(0.05, code_faithful=True), **kw)
+    gd = minimize(obj.f, x0, method="gd", lr=0.01, max_iter=5, gtol=0.0)
     assert np.all(right.history.eig_converged)
     # on the path the dominant eigenvalue is negative: lambda = 12 x1^2 - 4
     assert np.all(12 * right.history.x[:, 0] ** 2 - 4 < -1)
@@ -153,17 +202,17 @@ def test_correct_sign_lowers_rho_code_faithful_does_not():
 def test_chattering_at_isotropic_bottom_is_reported():
     obj = O.get("isotropic_cubic")
     with pytest.warns(ChatteringWarning, match="flipped"):
-        r = minimize(obj.f, obj.x0, method="srr", mu=0.1, K=0.0, lr=0.1, maxiter=120)
+        r = minimize(obj.f, obj.x0, method="srr", srr=_srr(0.1), lr=0.1, max_iter=120)
     assert r.chattering and r.n_eigvec_flips > 30 and not r.success
     # it hovers at the cone's tip (rho = 1 + 2k|x|) instead of converging
     assert np.linalg.norm(r.x) < 0.05 and np.all(np.linalg.norm(r.history.x[-20:], axis=1) > 1e-4)
     # GD on f alone converges there (negative control: no flips without the penalty)
-    g = minimize(obj.f, obj.x0, method="gd", lr=0.1, maxiter=400, gtol=1e-10)
+    g = minimize(obj.f, obj.x0, method="gd", lr=0.1, max_iter=400, gtol=1e-10)
     assert g.success and not g.chattering and g.n_eigvec_flips == 0
 
 
 def test_no_chattering_on_a_simple_top_eigenvalue():
-    r = minimize(SF2.f, SF2.x0, method="srr", mu=0.02, K=0.0, lr=0.04, maxiter=100)
+    r = minimize(SF2.f, SF2.x0, method="srr", srr=_srr(0.02), lr=0.04, max_iter=100)
     assert not r.chattering and r.n_eigvec_flips == 0  # (filterwarnings=error: no warning either)
 
 
@@ -171,7 +220,8 @@ def test_chattering_warning_can_be_silenced_but_is_still_counted():
     obj = O.get("isotropic_cubic")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = minimize(obj.f, obj.x0, method="srr", mu=0.1, lr=0.1, maxiter=60, warn=False)
+        r = minimize(obj.f, obj.x0, method="srr", srr=_srr(0.1), lr=0.1, max_iter=60,
+                     monitor=Monitor(warn=False))
     assert r.chattering
 
 
@@ -179,8 +229,8 @@ def test_chattering_warning_can_be_silenced_but_is_still_counted():
 
 def test_gd_and_sam_counts_and_final_rho():
     obj = O.get("rosenbrock")
-    g = minimize(obj.f, obj.x0, method="gd", lr=1e-3, maxiter=30)
-    s = minimize(obj.f, obj.x0, method="sam", lr=1e-3, maxiter=30, sam_radius=0.01)
+    g = minimize(obj.f, obj.x0, method="gd", lr=1e-3, max_iter=30)
+    s = minimize(obj.f, obj.x0, method="sam", lr=1e-3, max_iter=30, sam_radius=0.01)
     assert g.nit == s.nit == 30 and g.n_grad == 31 and s.n_grad == 61 and g.n_hvp == 0
     assert g.rho == pytest.approx(oracle.rho(obj.f, g.x), rel=tolerance(factor=1e6))  # Lanczos tol 1e-10
     assert g.fun == float(obj.f(g.x)) and g.history.f.shape == (31,) and g.history.rho is None
@@ -191,7 +241,7 @@ def test_sam_step_is_gradient_at_the_perturbed_point():
 
     f = O.get("rosenbrock").f
     x = np.array([-0.5, 0.7])
-    r = minimize(f, x, method="sam", lr=1e-3, maxiter=1, sam_radius=0.05, gtol=0.0)
+    r = minimize(f, x, method="sam", lr=1e-3, max_iter=1, sam_radius=0.05, gtol=0.0)
     g = grad(f)(x)
     expected = x - 1e-3 * grad(f)(x + 0.05 * g / np.linalg.norm(g))
     np.testing.assert_allclose(r.x, expected, rtol=tolerance(factor=10))
@@ -202,29 +252,56 @@ def test_sam_step_is_gradient_at_the_perturbed_point():
 
 def test_minimize_converges_and_reports_success():
     obj = O.get("saddle_quartic")
-    r = minimize(obj.f, [0.7, 0.8], method="gd", lr=0.2, maxiter=500, gtol=1e-9)
+    r = minimize(obj.f, [0.7, 0.8], method="gd", lr=0.2, max_iter=500, gtol=1e-9)
     assert r.success and np.linalg.norm(r.x - np.array([1.0, 1.0])) < 1e-8 and r.rho == pytest.approx(3.0)
 
 
 def test_srr_with_power_iteration_and_alg1b_update():
-    """eig_method='power' (Alg. 1) and the Alg. 1b update with an identity preconditioner."""
-    a = minimize(SF2.f, SF2.x0, method="srr", mu=0.02, lr=0.04, maxiter=50, eig_method="power", eig_tol=1e-8)
-    b = minimize(SF2.f, SF2.x0, method="srr", mu=0.02, lr=0.04, maxiter=50, eig_method="power",
-                 eig_tol=1e-8, eig_max_iter=500, alpha=lambda i: 0.05, precond=lambda r: r)
-    c = minimize(SF2.f, SF2.x0, method="srr", mu=0.02, lr=0.04, maxiter=50)
+    """EigConfig(method='power') (Alg. 1) and the Alg. 1b update with an identity preconditioner."""
+    kw = {"method": "srr", "lr": 0.04, "max_iter": 50}
+    a = minimize(SF2.f, SF2.x0, srr=_srr(0.02, eig=EigConfig(tol=1e-8, max_iter=300)), **kw)
+    b = minimize(SF2.f, SF2.x0, srr=_srr(0.02, eig=EigConfig(tol=1e-8, max_iter=500,
+                                                           alpha=lambda i: 0.05, precond=lambda r: r)), **kw)
+    c = minimize(SF2.f, SF2.x0, srr=_srr(0.02), **kw)
     assert np.linalg.norm(a.x - c.x) < 1e-5 and np.linalg.norm(b.x - c.x) < 1e-5
-    with pytest.raises(ValueError, match="Alg. 1b"):
-        minimize(SF2.f, SF2.x0, method="srr", mu=0.02, eig_method="lanczos", precond=lambda r: r)
+    with pytest.raises(ValueError, match="1b options"):
+        EigConfig(method="lanczos", precond=lambda r: r)
+
+
+def test_one_default_for_every_entry_point():
+    """minimize, srr_train and the torch optimizer share SRRConfig(): the paper's eigen-solve."""
+    import inspect
+
+    defaults = [inspect.signature(fn).parameters["srr"].default for fn in (minimize, srr_train)]
+    assert defaults == [SRRConfig(), SRRConfig()]
+    assert SRRConfig().eig == EigConfig(method="power", tol=1e-3, max_iter=100, criteria="paper")
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"method": "srr", "mu": -1.0}, "mu"), ({"method": "srr", "K": -1.0}, "K"),
-    ({"method": "newton"}, "method"), ({"method": "srr", "eig_method": "qr"}, "eig_method"),
-    ({"method": "sam", "sam_radius": 0.0}, "sam_radius"), ({"maxiter": -1}, "maxiter"),
+    ({"method": "srr", "srr": SRRConfig(mu=lambda k: -1.0)}, r"mu\(0\)"),
+    ({"method": "newton"}, "method"), ({"method": "srr", "srr": {"mu": 0.1}}, "SRRConfig"),
+    ({"monitor": None}, "Monitor"),
+    ({"method": "sam", "sam_radius": 0.0}, "sam_radius"), ({"max_iter": -1}, "max_iter"),
 ])
 def test_minimize_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         minimize(SF2.f, SF2.x0, **kwargs)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: SRRConfig(mu=-1.0), "SRRConfig.mu"), (lambda: SRRConfig(K=-1.0), "SRRConfig.K"),
+    (lambda: SRRConfig(eig="power"), "SRRConfig.eig"), (lambda: EigConfig(method="qr"), "method"),
+    (lambda: SRRConfig(derivative="exakt"), "SRRConfig.derivative"),
+    (lambda: SRRConfig(eps=0.0), "SRRConfig.eps"), (lambda: SRRConfig(code_faithful=1), "code_faithful"),
+    (lambda: Monitor(chatter_cos=1.5), "chatter_cos"), (lambda: Monitor(chatter_min=0), "chatter_min"),
+    (lambda: EpochEnd(val_mode="best"), "val_mode"), (lambda: EpochEnd(rho_report="test"), "rho_report"),
+    (lambda: EpochEnd(cv_eps=1e-3, cv_window=1), "cv_window"),
+    (lambda: EpochEnd(validation=3.0), "validation"),
+    (lambda: PrecondRefresh(lambda x, b: None, every=0), "every"),
+])
+def test_config_objects_reject_bad_options(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
 
 
 def test_minimize_nan_mid_run_keeps_last_good_state():
@@ -233,7 +310,7 @@ def test_minimize_nan_mid_run_keeps_last_good_state():
 
     x0 = np.array([0.0])
     with pytest.raises(NonFiniteLossError, match="not finite") as info:
-        minimize(f, x0, method="gd", lr=0.1, maxiter=100)
+        minimize(f, x0, method="gd", lr=0.1, max_iter=100)
     good = info.value.last_good
     assert isinstance(info.value, ValueError) and isinstance(good, Checkpoint)
     assert np.isfinite(f(good.x)) and good.x[0] <= 1.0      # the last iterate with a finite loss
@@ -249,7 +326,7 @@ MLP = O.get("mlp_tanh_regression")
 
 
 def _train(seed=0, **kw):
-    opts = {"mu": 0.01, "K": 0.0, "optimizer": sgd(inverse_time(0.5)), "epochs": 3, "batch_size": 16}
+    opts = {"srr": SRRConfig(mu=0.01), "optimizer": sgd(inverse_time(0.5)), "epochs": 3, "batch_size": 16}
     opts.update(kw)
     return srr_train(MLP, rng=np.random.default_rng(seed), **opts)
 
@@ -265,8 +342,8 @@ def test_srr_train_is_reproducible_bit_for_bit():
 
 
 def test_srr_train_lowers_rho_and_reports_counts():
-    plain = _train(mu=0.0, epochs=4)
-    reg = _train(mu=0.05, epochs=4)
+    plain = _train(srr=SRRConfig(mu=0.0), epochs=4)
+    reg = _train(srr=SRRConfig(mu=0.05), epochs=4)
     assert reg.n_active == reg.n_batches == 16 and reg.n_skipped == 0 and reg.n_third == 16
     assert plain.n_third == 0 and plain.n_active == 0
     assert reg.history.rho[-1] < plain.history.rho[-1]
@@ -275,8 +352,8 @@ def test_srr_train_lowers_rho_and_reports_counts():
 
 
 def test_non_converging_eigen_solve_skips_the_regularizer_every_batch():
-    skip = _train(mu=0.05, eig_max_iter=1, eig_tol=1e-300)
-    plain = _train(mu=0.0)
+    skip = _train(srr=SRRConfig(mu=0.05, eig=EigConfig(max_iter=1, tol=1e-300)))
+    plain = _train(srr=SRRConfig(mu=0.0))
     assert skip.n_skipped == skip.n_eig_nonconverged == skip.n_batches == 12
     assert skip.n_active == 0 and np.array_equal(skip.x, plain.x)  # run state intact = base optimizer
     assert list(skip.history.n_skipped) == [4, 4, 4]
@@ -284,9 +361,9 @@ def test_non_converging_eigen_solve_skips_the_regularizer_every_batch():
 
 
 def test_minimize_counts_skips_too():
-    kw = {"lr": 0.04, "maxiter": 10, "gtol": 0.0}
-    r = minimize(SF2.f, [1.2, 0.3], method="srr", mu=0.1, eig_method="power", eig_max_iter=1,
-                 eig_tol=1e-300, **kw)
+    kw = {"lr": 0.04, "max_iter": 10, "gtol": 0.0}
+    r = minimize(SF2.f, [1.2, 0.3], method="srr", srr=_srr(0.1, eig=EigConfig(max_iter=1, tol=1e-300)),
+                 **kw)
     assert r.n_eig_nonconverged == 10 and r.n_third == 0 and not np.any(r.history.eig_converged)
     assert np.array_equal(r.x, minimize(SF2.f, [1.2, 0.3], method="gd", **kw).x)
 
@@ -304,16 +381,18 @@ def test_srr_train_nan_mid_run():
             return MLP.loss(x, batch) + (np.nan if calls["n"] > 30 else 0.0)
 
     with pytest.raises(NonFiniteLossError, match="epoch") as info:
-        srr_train(Poisoned(), rng=np.random.default_rng(0), mu=0.0, optimizer=sgd(0.1), epochs=5,
-                  batch_size=16)
+        srr_train(Poisoned(), rng=np.random.default_rng(0), srr=SRRConfig(mu=0.0), optimizer=sgd(0.1),
+                  epochs=5, batch_size=16)
     good = info.value.last_good
     assert np.all(np.isfinite(good.x)) and good.epoch >= 1 and good.opt_state.count == good.step
     assert np.isfinite(MLP.loss(good.x, np.arange(MLP.n_samples)))
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"mu": -0.1}, "mu"), ({"K": -1.0}, "K"), ({"mu": lambda k: 0.1 if k < 1 else -1.0}, r"mu\(1\)"),
-    ({"epochs": 0}, "epochs"), ({"val_mode": "best"}, "val_mode"),
+    ({"srr": SRRConfig(mu=lambda k: 0.1 if k < 1 else -1.0)}, r"mu\(1\)"),
+    ({"epochs": 0}, "epochs"), ({"epoch_end": {"val_mode": "max"}}, "EpochEnd"),
+    ({"srr": SRRConfig(eig=EigConfig(method="lanczos")), "precond_refresh": PrecondRefresh(lambda x, b: None)},
+     "precond_refresh"),
 ])
 def test_srr_train_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -322,21 +401,21 @@ def test_srr_train_bad_input(kwargs, match):
 
 def test_srr_train_needs_a_generator_and_a_minibatch_objective():
     with pytest.raises(ValueError, match="Generator"):
-        srr_train(MLP, rng=0, mu=0.1)
+        srr_train(MLP, rng=0)
     with pytest.raises(ValueError, match="loss"):
-        srr_train(O.get("rosenbrock"), rng=np.random.default_rng(0), mu=0.1)
+        srr_train(O.get("rosenbrock"), rng=np.random.default_rng(0))
 
 
 def test_best_validation_selection_and_cv_stopping():
     scores = iter([3.0, 1.0, 2.0, 5.0])
-    r = _train(epochs=4, validation=lambda x: next(scores))
+    r = _train(epochs=4, epoch_end=EpochEnd(validation=lambda x: next(scores)))
     assert r.best_epoch == 1 and list(r.history.val) == [3.0, 1.0, 2.0, 5.0]
     assert not np.array_equal(r.x_best, r.x)
     scores = iter([3.0, 1.0, 2.0, 5.0])
-    r = _train(epochs=4, validation=lambda x: next(scores), val_mode="max")
+    r = _train(epochs=4, epoch_end=EpochEnd(validation=lambda x: next(scores), val_mode="max"))
     assert r.best_epoch == 3 and np.array_equal(r.x_best, r.x)
     # coefficient-of-variation rule: a huge eps stops at min_epochs; None never stops early
-    stop = _train(epochs=6, cv_eps=1e3, cv_window=2, min_epochs=2)
+    stop = _train(epochs=6, epoch_end=EpochEnd(cv_eps=1e3, cv_window=2, min_epochs=2))
     assert stop.stopped_by == "cv" and stop.epochs_run == 2
     full = _train(epochs=3)
     assert full.stopped_by == "epochs" and full.epochs_run == 3
@@ -363,15 +442,15 @@ def test_precond_factory_is_rebuilt_every_precond_every_batches():
         built.append(len(batch))
         return lambda r: r
 
-    r = _train(eig_method="power", alpha=lambda i: 0.5, eig_max_iter=200, precond_factory=factory,
-               precond_every=4, epochs=2)
+    r = _train(srr=SRRConfig(mu=0.01, eig=EigConfig(alpha=lambda i: 0.5, max_iter=200)),
+               precond_refresh=PrecondRefresh(factory, every=4), epochs=2)
     assert len(built) == 2 and r.n_batches == 8
 
 
 def test_adam_base_optimizer_and_classification():
     obj = O.get("mlp_sigmoid_classification")
-    r = srr_train(obj, rng=np.random.default_rng(0), mu=0.01, optimizer=adam(0.05), epochs=3,
-                  batch_size=32, validation=obj.accuracy, val_mode="max")
+    r = srr_train(obj, rng=np.random.default_rng(0), srr=SRRConfig(mu=0.01), optimizer=adam(0.05),
+                  epochs=3, batch_size=32, epoch_end=EpochEnd(validation=obj.accuracy, val_mode="max"))
     assert r.history.f[-1] < r.history.f[0] and 0 <= r.history.val.max() <= 1
 
 
@@ -400,10 +479,11 @@ def test_theorem_c_empirical_h_settles_and_grad_h_vanishes():
         eig = spectral_radius(hvp_operator(SF2.f, x), np.full(2, 2**-0.5), tol=1e-12)
         return np.linalg.norm(regularized_grad(SF2.f, x, mu=0.02, K=0.0, eig=eig))
 
-    kw = {"mu": 0.02, "optimizer": sgd(inverse_time(0.04)), "batch_size": 8, "eig_method": "lanczos", "eig_tol": 1e-10}
+    kw = {"srr": SRRConfig(mu=0.02, eig=EigConfig(method="lanczos", tol=1e-10)),
+          "optimizer": sgd(inverse_time(0.04)), "batch_size": 8}
     one = srr_train(Noisy(), rng=np.random.default_rng(0), epochs=1, **kw)
-    ten = srr_train(Noisy(), rng=np.random.default_rng(0), epochs=10, cv_eps=1e-4, cv_window=3,
-                    min_epochs=10, **kw)
+    ten = srr_train(Noisy(), rng=np.random.default_rng(0), epochs=10,
+                    epoch_end=EpochEnd(cv_eps=1e-4, cv_window=3, min_epochs=10), **kw)
     assert grad_h_norm(ten.x) < 0.1 * grad_h_norm(one.x)
     assert np.std(ten.history.h[-3:]) / abs(np.mean(ten.history.h[-3:])) < 1e-3  # h settles
     assert ten.stopped_by == "cv"                                                 # and the CV rule sees it
@@ -418,42 +498,43 @@ def test_srr_train_with_kfac_preconditioned_alg1b_end_to_end():
     batches (the forest run's ``kfac_batch``), on the zoo's tanh MLP: the preconditioned solves
     converge (nothing skipped), the penalty is active, and the run ends where the plain
     power-iteration run ends (both solve the same eigenproblems, to different accuracy)."""
-    from srtheory.kfac import kfac_factors, kfac_preconditioner, mlp_separate_index, mlp_spec
+    from srtheory.kfac import kfac_factors, kfac_preconditioner
+    from srtheory.mlp import mlp_spec
 
     obj = O.get("mlp_tanh_regression")
-    spec = mlp_spec((2, 3, 1), activation="tanh", loss="squared")
-    idx = mlp_separate_index(spec)
-    back = np.argsort(idx)
+    spec = mlp_spec((2, 3, 1), activation="tanh", loss="squared")  # the zoo net, same flat layout
     X, y = obj.extras["X"], obj.extras["y"]
     built = []
 
     def factory(x, batch):
         built.append(len(batch))
-        P = kfac_preconditioner(kfac_factors(spec, x[idx], X[batch], y[batch][:, None]), damping=1.0)
-        return lambda r: P(r[idx])[back]  # zoo layout -> K-FAC layout -> back
+        return kfac_preconditioner(kfac_factors(spec, x, X[batch], y[batch][:, None]), damping=1.0)
 
-    common = dict(mu=0.05, epochs=3, batch_size=16, eig_method="power", eig_tol=1e-8,
-                  eig_max_iter=2000, optimizer=sgd(inverse_time(0.2)))
+    common = dict(epochs=3, batch_size=16, optimizer=sgd(inverse_time(0.2)))
+    eig = EigConfig(method="power", tol=1e-8, max_iter=2000)
     # alpha a number: no step rejection.  A *callable* constant alpha stalls here, because the
     # authors' rejection rule (||r|| grew -> restore v, try alpha(i+1)) meets a non-monotone
     # residual and a schedule that never shrinks.
-    kf = srr_train(obj, rng=np.random.default_rng(3), alpha=0.3, precond_factory=factory,
-                   precond_every=4, **common)
-    plain = srr_train(obj, rng=np.random.default_rng(3), **common)
+    kf = srr_train(obj, rng=np.random.default_rng(3),
+                   srr=SRRConfig(mu=0.05, eig=replace(eig, alpha=0.3)),
+                   precond_refresh=PrecondRefresh(factory, every=4), **common)
+    plain = srr_train(obj, rng=np.random.default_rng(3), srr=SRRConfig(mu=0.05, eig=eig), **common)
     assert built and kf.n_skipped == 0 and kf.n_eig_nonconverged == 0 and kf.n_active == kf.n_batches
     assert np.linalg.norm(kf.x - plain.x) <= 1e-4 * np.linalg.norm(plain.x)
     # negative control: alpha = 3 breaks the step-size condition; the paper's relative-change
     # tests then fire on a wrong pair (residual ~1.5 at the start), and the run leaves the plain one
-    bad = srr_train(obj, rng=np.random.default_rng(3), alpha=3.0, precond_factory=factory,
-                    precond_every=4, warn=False, **common)  # its wrong pairs also flip: chattering
+    bad = srr_train(obj, rng=np.random.default_rng(3), srr=SRRConfig(mu=0.05, eig=replace(eig, alpha=3.0)),
+                    precond_refresh=PrecondRefresh(factory, every=4), monitor=Monitor(warn=False),
+                    **common)  # its wrong pairs also flip: chattering
     assert np.linalg.norm(bad.x - plain.x) > 1e-4 * np.linalg.norm(plain.x)
 
 
 def test_rho_report_mean_is_the_batch_size_weighted_mean_over_the_epoch():
     """rho_report="mean" (the authors' rho_test option): rho = sum_B |B| rho_B(x) / N at the end of
     the epoch, checked against the oracle on batches of unequal size (24, 24, 16 of N = 64)."""
-    kw = {"epochs": 1, "batch_size": 24, "eig_method": "lanczos", "eig_tol": 1e-10, "eig_max_iter": 13}
-    mean = _train(seed=5, rho_report="mean", **kw)
+    kw = {"epochs": 1, "batch_size": 24,
+          "srr": SRRConfig(mu=0.01, eig=EigConfig(method="lanczos", tol=1e-10, max_iter=13))}
+    mean = _train(seed=5, epoch_end=EpochEnd(rho_report="mean"), **kw)
     one = _train(seed=5, **kw)
     # the report setting does not touch training: same weights, same batches, bit for bit
     assert np.array_equal(mean.x, one.x) and np.array_equal(mean.history.f, one.history.f)
@@ -475,4 +556,126 @@ def test_rho_report_mean_is_the_batch_size_weighted_mean_over_the_epoch():
 
 def test_rho_report_rejects_unknown_setting():
     with pytest.raises(ValueError, match="rho_report"):
-        _train(rho_report="test")
+        EpochEnd(rho_report="test")
+
+
+# ----------------------------------------------------------------- behaviours pinned against mutants
+
+def _recording_sgd(lr, seen):
+    """sgd(lr) that records (x, p) at every step."""
+    from srtheory.optimizers import Optimizer
+
+    base = sgd(lr)
+
+    def update(p, s, x, step):
+        seen.append((x.copy(), np.array(p, copy=True)))
+        return base.update(p, s, x, step)
+
+    return Optimizer(base.init, update)
+
+
+def test_srr_train_uses_the_minibatch_curvature():
+    """Algorithm 2 step 2.2: the eigen-solve and grad rho are those of H_B, the minibatch's Hessian,
+    not the full data's: every step's direction is grad f_B + mu sign(lambda_B) grad^3 f_B[v_B, v_B, .]
+    with (lambda_B, v_B) the dense oracle's top eigenpair of H_B(x)."""
+    import autograd.numpy as anp
+    from autograd import grad
+
+    mu, seen, seed = 0.05, [], 7
+    srr_train(MLP, rng=np.random.default_rng(seed), optimizer=_recording_sgd(0.2, seen),
+              srr=SRRConfig(mu=mu, eig=EigConfig(method="lanczos", tol=1e-10, max_iter=13)),
+              epochs=1, batch_size=16)
+    batches = list(MLP.batches(np.random.default_rng(seed), 16))
+    assert len(seen) == len(batches) == 4
+
+    def direction(f, x):
+        lam, vec = np.linalg.eigh(oracle.hessian(f, x))
+        k = int(np.argmax(np.abs(lam)))
+        v = vec[:, k]  # grad^3 f[v, v, .] = grad of z -> v . H(z) v, by nested autodiff
+        third = grad(lambda z: anp.dot(v, grad(lambda y: anp.dot(grad(f)(y), v))(z)))(x)
+        return grad(f)(x) + mu * np.sign(lam[k]) * third
+
+    full_idx = np.arange(MLP.n_samples)
+    for (x, p), b in zip(seen, batches):
+        fb = lambda z, b=b: MLP.loss(z, b)
+        expected = direction(fb, x)
+        tol = 1e-6 * np.linalg.norm(expected)
+        assert np.linalg.norm(p - expected) <= tol
+        # negative control: the full data's curvature gives a direction far from this one
+        g_b = grad(fb)(x)
+        full = direction(lambda z: MLP.loss(z, full_idx), x) - grad(lambda z: MLP.loss(z, full_idx))(x) + g_b
+        assert np.linalg.norm(full - expected) > 100 * tol
+
+
+@pytest.mark.parametrize("K_of_rho", [0.5, 1e3])
+def test_epoch_h_is_f_plus_mu_times_the_hinge_at_K(K_of_rho):
+    """EpochHistory.h = f + mu max(0, rho - K): K inside the range of rho (the hinge is active and
+    shifted) and far above it (h = f)."""
+    mu = 0.05
+    rho0 = _train(srr=SRRConfig(mu=mu), epochs=2).history.rho
+    K = K_of_rho * float(np.min(rho0))
+    r = _train(srr=SRRConfig(mu=mu, K=K), epochs=2)
+    hist = r.history
+    np.testing.assert_allclose(hist.h, hist.f + mu * np.maximum(0.0, hist.rho - K), rtol=1e-15)
+    if K_of_rho > 1:
+        assert np.array_equal(hist.h, hist.f) and r.n_active == 0
+    else:
+        assert np.all(hist.rho > K) and r.n_active > 0
+        # negative control: without K (or without the hinge) h would differ by mu K
+        assert np.all(np.abs(hist.f + mu * hist.rho - hist.h) > 0.9 * mu * K)
+
+
+def test_epoch_loss_weights_batches_by_their_size():
+    """EpochHistory.f = sum_B |B| f_B(x) / N over the epoch's batches, which is the full training
+    loss at the epoch's end weights; the batches here are uneven (24, 24, 16 of N = 64)."""
+    seed = 3
+    r = _train(seed=seed, epochs=1, batch_size=24)
+    batches = list(MLP.batches(np.random.default_rng(seed), 24))
+    assert [len(b) for b in batches] == [24, 24, 16]
+    full = float(MLP.loss(r.x, np.arange(MLP.n_samples)))
+    assert abs(r.history.f[0] - full) <= 1e-13 * full
+    # negative control: the unweighted mean of the batch losses is far from it
+    unweighted = float(np.mean([MLP.loss(r.x, b) for b in batches]))
+    assert abs(unweighted - full) > 1e-6 * full
+
+
+def _recorded_solves(monkeypatch):
+    """Every eig_solve of a run (training steps, then the epoch's report solve): (start, result)."""
+    from srtheory import spectral
+
+    calls, real = [], spectral.eig_solve
+
+    def eig_solve(op, v, config):
+        res = real(op, v, config)
+        calls.append((np.array(v, copy=True), res))
+        return res
+
+    monkeypatch.setattr(spectral, "eig_solve", eig_solve)
+    return calls
+
+
+@pytest.mark.parametrize("reset", [True, False])
+def test_warm_start_reset_after_a_failed_solve_and_kept_after_a_converged_one(monkeypatch, reset):
+    """Algorithm 1 step 4 (SRRConfig.reset_on_failure): after a solve that did not converge the
+    next solve starts from v0; with reset_on_failure=False, and after every converged solve, from
+    the vector the solve returned."""
+    from srtheory.spectral import generic_start
+
+    v0 = generic_start(MLP.x0.size)
+    fail = EigConfig(max_iter=2, tol=1e-300)  # never converges; returns A v0 / ||A v0|| != v0
+    calls = _recorded_solves(monkeypatch)
+    r = _train(srr=SRRConfig(mu=0.05, eig=fail, reset_on_failure=reset), epochs=1)
+    assert len(calls) == 5 and not any(res.converged for _, res in calls)
+    assert r.n_skipped == 4
+    for (_, res), (nxt, _) in itertools.pairwise(calls):
+        if reset:
+            assert np.array_equal(nxt, v0)
+        else:
+            assert np.array_equal(nxt, res.eigvec) and abs(float(nxt @ v0)) < 1 - 1e-3
+    assert np.array_equal(calls[0][0], v0)
+    # converged solves: each warm start is the previous solve's eigenvector, never v0 again
+    calls.clear()
+    _train(srr=SRRConfig(mu=0.05, reset_on_failure=reset), epochs=1)
+    assert len(calls) == 5 and all(res.converged for _, res in calls)
+    for (_, res), (nxt, _) in itertools.pairwise(calls):
+        assert np.array_equal(nxt, res.eigvec) and not np.array_equal(nxt, v0)

@@ -30,9 +30,9 @@ def prepare(A, v0, /):
         raise ValueError(f"v0 must be a non-empty 1-D tensor, got shape {tuple(v.shape)}")
     if not v.is_floating_point():
         raise ValueError(f"v0 must be a floating-point tensor, got dtype {v.dtype}")
-    if not bool(torch.isfinite(v).all()):
+    if not all_finite(v):
         raise ValueError("v0 contains NaN or inf; expected finite values")
-    if not bool(torch.any(v)):
+    if max_abs(v) == 0.0:
         raise ValueError("v0 is the zero vector; expected a nonzero start vector")
     n = v.numel()
     if isinstance(A, torch.Tensor):
@@ -73,26 +73,22 @@ def copy(x, /):
     return x.clone()
 
 
-_CHUNK = 1024
+_CHUNK = 262144
 
 
 def dot(x, y, /) -> float:
-    """``x . y`` as a Python float.  Below float64 the sum is accumulated in float64: dots of
-    ``_CHUNK`` entries in the tensors' dtype (one batched matmul, no n-sized temporary), then their
-    sum in float64 -- the rounding error no longer grows with ``n`` (on a 78 k-parameter float32
-    ResNet the plain float32 dot cost an order of magnitude in the eigenvalue)."""
+    """``x . y`` as a Python float.  Below float64 the sum is accumulated in float64: one
+    ``torch.dot`` in the tensors' dtype per chunk of ``_CHUNK`` entries (no temporary, no host
+    sync until the end), their sum in float64 -- the rounding error then grows with the chunk,
+    not with ``n`` (65 536-entry chunks on 657 k random float32 products: 2.7e-7 against 3.2e-6
+    for one float32 dot; 262 144-entry chunks cost 0.09 ms there, 1 thread).  ``torch.linalg.vecdot`` on ``(k, chunk)`` views was as
+    fast but allocates the products (one vector more at an SRR step's peak); chunked ``bmm`` was
+    6x slower."""
     if x.dtype == torch.float64:
         return float(torch.dot(x, y))
     n = x.numel()
-    k = n // _CHUNK
-    total = torch.zeros((), dtype=torch.float64, device=x.device)
-    if k:
-        head = k * _CHUNK
-        parts = torch.bmm(x[:head].reshape(k, 1, _CHUNK), y[:head].reshape(k, _CHUNK, 1))
-        total = total + parts.sum(dtype=torch.float64)
-    if n > k * _CHUNK:
-        total = total + torch.dot(x[k * _CHUNK :], y[k * _CHUNK :]).double()
-    return float(total)
+    parts = [torch.dot(x[i : i + _CHUNK], y[i : i + _CHUNK]) for i in range(0, n, _CHUNK)]
+    return float(torch.stack(parts).sum(dtype=torch.float64))
 
 
 def norm(x, /) -> float:
@@ -102,8 +98,12 @@ def norm(x, /) -> float:
 
 
 def max_abs(x, /) -> float:
-    # the inf-norm reduction: no n-sized |x| temporary
-    return float(torch.linalg.vector_norm(x, ord=math.inf)) if x.numel() else 0.0
+    # one fused min/max reduction: no n-sized |x| temporary, and 20x faster on the CPU than the
+    # inf-norm (0.07 vs 1.7 ms on 657 k floats)
+    if not x.numel():
+        return 0.0
+    lo, hi = torch.aminmax(x)
+    return max(-float(lo), float(hi))
 
 
 def eps(x, /) -> float:

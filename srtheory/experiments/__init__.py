@@ -1,7 +1,8 @@
-"""``srtheory experiments``: the paper's generalizability tests on real data that ships offline.
+"""The paper's generalizability tests on real data that ships offline (run by ``srtheory experiments``,
+:mod:`srtheory.commands.experiments`).
 
 The paper used forest cover, USPS digits and chest X-rays (SRR_NOTES §8), which cannot be
-downloaded here.  This command uses scikit-learn's bundled sets instead (no network):
+downloaded here.  This package uses scikit-learn's bundled sets instead (no network):
 
 * ``digits`` -- 8x8 handwritten digits, the USPS analogue: augmented test sets (§9.2), a
   cross-dataset test on typeset digits rendered from matplotlib's fonts (§9.3, the MNIST analogue),
@@ -15,8 +16,10 @@ USPS; SGD with ``a_k = a_0/(1+k)`` for the tables as for forest cover), SAM on t
 SRR (Algorithm 2, :func:`srtheory.algorithms.srr_train`) at a few ``(mu, K)``, over several seeds;
 the model kept is the best-validation epoch (§6, Alg. 2 outer loop; equal validation accuracies
 are ordered by the validation loss).  Every model of a dataset is
-scored on the same constructed test sets.  The result is a Markdown table (mean +- sd over seeds)
-written to ``srtheory/RESULTS.md`` or ``--out``; ``--quick`` is the small run of the test suite.
+scored on the same constructed test sets.  The result is a Markdown table (mean +- sd over seeds):
+:func:`render_markdown`; the command prints it and writes it to ``--out``
+(``srtheory/RESULTS.md`` is regenerated with ``REGENERATE``); ``--quick`` is the small run of the
+test suite.
 
 scikit-learn is needed for the data only (``pip install srtheory[data]``); matplotlib (for the
 typeset digits) is optional: without it the cross-dataset column reads "n/a".
@@ -33,26 +36,17 @@ What is where (every name below is importable from ``srtheory.experiments`` itse
 * :mod:`~srtheory.experiments.protocol` -- training one method and the whole run
   (:class:`TrainedModel`, :func:`train_model`, :func:`run_experiments`);
 * :mod:`~srtheory.experiments.report` -- the Markdown report (:func:`render_markdown`,
-  ``REGENERATE``);
-* this module -- the command line (:func:`configure`, :func:`run`).
+  ``REGENERATE``).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-import time
-from dataclasses import replace
-
-from srtheory._validation import positive_int
 from srtheory.experiments.config import ExperimentConfig, MethodSpec, full_config, quick_config
 from srtheory.experiments.datasets import (
     IMAGE_DATASETS,
     SPLIT_SEED,
     TABULAR_DATASETS,
     Dataset,
-    _sklearn_datasets,
     load_dataset,
     mlp_objective,
     typeset_digits,
@@ -72,57 +66,13 @@ __all__ = [
     "TestSuite",
     "TrainedModel",
     "build_test_suite",
-    "configure",
     "full_config",
     "load_dataset",
     "mlp_objective",
     "quick_config",
     "render_markdown",
-    "run",
     "run_experiments",
     "score_model",
     "train_model",
     "typeset_digits",
 ]
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Options of ``srtheory experiments``."""
-    parser.add_argument("--quick", action="store_true", help="tiny run (seconds), as in the test suite")
-    parser.add_argument("--out", default=None, help="Markdown file to write (default srtheory/RESULTS.md, "
-                        "or nothing in --quick mode)")
-    parser.add_argument("--datasets", nargs="+", default=None, choices=IMAGE_DATASETS + TABULAR_DATASETS,
-                        help="subset of the datasets")
-    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (0, 1, ...)")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs per run")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-
-
-def run(args) -> int:
-    """Run the experiments, print the Markdown table and write it to ``--out``."""
-    config = quick_config() if args.quick else full_config()
-    if args.datasets:
-        config = replace(config, datasets=tuple(args.datasets))
-    if args.seeds is not None:
-        config = replace(config, seeds=tuple(range(positive_int(args.seeds, "--seeds"))))
-    if args.epochs is not None:
-        config = replace(config, epochs=positive_int(args.epochs, "--epochs"))
-    try:
-        _sklearn_datasets()
-    except ImportError as exc:
-        print(f"srtheory experiments: {exc}", file=sys.stderr)
-        return 2
-    log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    t0 = time.perf_counter()
-    results = run_experiments(config, log=log)
-    text = render_markdown(results, config, seconds=None if config.quick else time.perf_counter() - t0)
-    print(text)
-    out = args.out
-    if out is None and not config.quick:
-        # this file is srtheory/experiments/__init__.py; RESULTS.md sits in srtheory/
-        out = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "RESULTS.md")
-    if out:
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        print(f"written to {out}", file=sys.stderr)
-    return 0

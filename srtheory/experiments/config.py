@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from srtheory.spectral.config import EigConfig
+
 __all__ = ["ExperimentConfig", "MethodSpec", "full_config", "quick_config"]
 
 
@@ -37,8 +39,7 @@ class ExperimentConfig:
     hidden: int = 32
     lr_adam: float = 3e-3
     lr_sgd: float = 0.5
-    eig_tol: float = 1e-3
-    eig_max_iter: int = 100
+    eig: EigConfig = field(default_factory=EigConfig)  # SRR's eigen-solve (the paper's: power, 1e-3, 100)
     max_train: int | None = None
     n_draws: int = 1000
     shift: dict = field(default_factory=lambda: {"mult": 0.2, "mean_diff": 0.5, "sd_diff": 0.2, "skew_diff": 0.5})

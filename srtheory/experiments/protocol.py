@@ -46,7 +46,7 @@ def train_model(data: Dataset, spec: MethodSpec, /, *, seed: int, config: Experi
     """
     from autograd import grad
 
-    from srtheory.algorithms import srr_train
+    from srtheory.algorithms import EpochEnd, Monitor, SRRConfig, srr_train
     from srtheory.baselines import sam
     from srtheory.curvature import hvp_operator
     from srtheory.optimizers import adam, inverse_time, sgd
@@ -73,9 +73,10 @@ def train_model(data: Dataset, spec: MethodSpec, /, *, seed: int, config: Experi
     n_skipped = n_flips = 0
     if spec.kind in ("base", "srr"):
         mu = spec.mu if spec.kind == "srr" else 0.0
-        res = srr_train(obj, obj.x0, rng=rng, mu=mu, K=spec.K, optimizer=base, epochs=config.epochs,
-                        batch_size=config.batch_size, eig_tol=config.eig_tol,
-                        eig_max_iter=config.eig_max_iter, validation=val_score, val_mode="max", warn=False)
+        res = srr_train(obj, obj.x0, rng=rng, srr=SRRConfig(mu=mu, K=spec.K, eig=config.eig),
+                        optimizer=base, epochs=config.epochs, batch_size=config.batch_size,
+                        epoch_end=EpochEnd(validation=val_score, val_mode="max"),
+                        monitor=Monitor(warn=False))
         x, best_epoch = res.x_best, res.best_epoch
         n_skipped, n_flips = res.n_skipped, res.n_eigvec_flips
     elif spec.kind == "sam":

@@ -37,7 +37,7 @@ def render_markdown(results: dict, config: ExperimentConfig, /, *, seconds: floa
         f"Setting: {config.hidden}-unit tanh MLP, {config.epochs} epochs, batch {config.batch_size}, "
         f"seeds {list(config.seeds)}; base optimizer Adam (lr {config.lr_adam}) on digits, SGD with "
         f"a_k = {config.lr_sgd}/(1+k) on the tables; SAM uses the same base; SRR is Algorithm 2 "
-        f"(power iteration tol {config.eig_tol}, at most {config.eig_max_iter} steps, warm-started). "
+        f"(power iteration tol {config.eig.tol}, at most {config.eig.max_iter} steps, warm-started). "
         "The kept model is the best-validation epoch (ties broken by validation loss); ρ is the spectral "
         "radius of the full training-loss Hessian there (Lanczos). Entries are mean ± sd over seeds "
         f"(n = {n}). Test sets are shared by all models of a dataset. See SRR_NOTES §8–§9 for the tests."

@@ -30,7 +30,20 @@ The zoo serves the regularized objective of SRR_NOTES §4, ``h = f + mu * max(0,
         tau^3 - c1 tau^2 + c1 s^2 = 0,    a_crit = b s^2 exp(tau^2/(2 s^2)) / (tau^2/s^2 - 1),
 
     (the root with ``s < tau`` closest to ``s``), hence the escape threshold
-    ``mu_escape = s^2 (1 - a_crit / a)`` stored in ``extras``.  ``extras["mu_prefer"]`` is the
+    ``mu_escape = s^2 (1 - a_crit / a)`` stored in ``extras``.
+
+    That analysis holds only while the tangential eigenvalue is ``rho``.  On the way out the
+    radial eigenvalue turns negative and, at ``x1 = extras["tie_point"]`` (1.1244, where
+    ``2b + (a/s^2)(2 - t^2/s^2) e = 0``), its modulus reaches the tangential one: a ``+-rho``
+    tie, where ``rho`` has a kink.  Beyond it ``rho = |radial|`` grows outwards, so the penalty
+    pushes back in: along the axis ``h`` has a corner minimum at the tie (a Clarke-stationary
+    point).  So ``mu > mu_escape`` makes SRR leave the hole's bottom, but with the exact ``rho``
+    gradient descent on ``h`` reaches the tie and stays there for small steps (chattering,
+    reported); a step long enough to cross the kink, or a larger ``mu``, goes on to the flat
+    minimum.  (An eigen-solver stuck on the tangential eigenvector -- the paper's start
+    ``1/sqrt(2)`` warm-started along the axis, before the solvers restarted invariant starts --
+    penalizes the tangential eigenvalue throughout and realizes the threshold exactly, for the
+    wrong ``rho``.)  ``extras["mu_prefer"]`` is the
     smaller threshold ``(f_flat - f_sharp) / (rho_sharp - rho_flat)`` above which h is lower at the
     flat minimum than at the sharp one (h evaluated at both minima of f): between the two SRR
     prefers the flat basin globally but gradient descent on h still sits in the hole.
@@ -38,7 +51,7 @@ The zoo serves the regularized objective of SRR_NOTES §4, ``h = f + mu * max(0,
     In one dimension ``rho = |f''|`` vanishes at the inflection point between the hole and the
     barrier, where h increases like f: gradient descent on h can never leave the sharp basin for
     any mu, and for large mu the iterate slides from the sharp bottom to the inflection point
-    (``extras["inflection_points"]``): the trap of the issue, shown, not assumed.
+    (``extras["inflection_points"]``): a trap for any descent on h, shown, not assumed.
 ``negative_ridge``
     ``(x1^2 - 1)^2 + (g/2) x2^2``: near the ridge ``|x1| < 1/2`` the dominant eigenvalue
     ``12 x1^2 - 4`` is negative, so ``grad rho = -grad lambda`` (the sign of Lemma A matters).

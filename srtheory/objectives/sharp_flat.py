@@ -55,6 +55,17 @@ def _axis_roots():
     return sorted(crit), sorted(infl)
 
 
+def _tie_point(b=_B, a=_A, c=_C1, s=_S) -> float:
+    """x1 on the axis (between the barrier and the hole's bottom) where the radial eigenvalue,
+    negative there, reaches minus the tangential one: ``|radial| = tangential``, a ``+-rho`` tie
+    (module docstring of the package).  Root of ``2b + (a/s^2)(2 - t^2/s^2) e = 0``, ``t < 0``."""
+
+    def g(t):
+        return 2 * b + (a / s**2) * (2 - t * t / s**2) * math.exp(-t * t / (2 * s * s))
+
+    return c + brentq(g, -2.5 * s, -math.sqrt(2) * s, xtol=1e-300, rtol=_ROOT_TOL)
+
+
 def _escape_threshold(b=_B, a=_A, c=_C1, s=_S) -> tuple[float, float, float]:
     """(mu_escape, tau, a_crit) from the cubic tau^3 - c tau^2 + c s^2 = 0 (module docstring)."""
     roots = np.roots([1.0, -c, 0.0, c * s * s])
@@ -111,12 +122,14 @@ def _make_sharp_flat():
         name="sharp_flat_2d", f=f2, dim=2, x0=_frozen([x_sharp, 0.0]),
         minima=(recs2["sharp"], recs2["flat"]), saddles=(recs2["saddle"],),
         lipschitz_grad=_B + _A / _S**2,
-        notes="bowl b|x|^2/2 with a Gaussian hole at (c, 0); with K = 0 the penalty scales the "
-              "hole depth by (1 - mu/s^2): SRR leaves the hole for mu > mu_escape (module docstring)",
+        notes="bowl b|x|^2/2 with a Gaussian hole at (c, 0); where the tangential eigenvalue is rho "
+              "(K = 0) the penalty scales the hole depth by (1 - mu/s^2), so above mu_escape the "
+              "hole's bottom is no longer a minimum of h; on the rim (x1 = tie_point) the negative "
+              "radial eigenvalue takes over, a +-rho tie where small steps stall (module docstring)",
         extras=MappingProxyType({
             "b": _B, "a": _A, "c": (_C1, 0.0), "s": _S,
             "mu_prefer": mu_prefer_2d, "mu_escape": mu_escape,
-            "escape_tau": tau, "escape_depth": a_crit,
+            "escape_tau": tau, "escape_depth": a_crit, "tie_point": _tie_point(),
         }),
         bounds=((-0.75, 2.25), (-0.75, 0.75)),
     )

@@ -26,6 +26,7 @@ What is where (the four public names are importable from ``srtheory.spectral`` i
 
 """
 
+from srtheory.spectral._common import generic_start
 from srtheory.spectral.config import EIG_METHODS, EigConfig, eig_solve
 from srtheory.spectral.krylov import lanczos
 from srtheory.spectral.power import power_iteration
@@ -33,6 +34,6 @@ from srtheory.spectral.radius import spectral_radius
 from srtheory.spectral.result import EigResult
 
 __all__ = [
-    "EIG_METHODS", "EigConfig", "EigResult", "eig_solve", "lanczos", "power_iteration",
-    "spectral_radius",
+    "EIG_METHODS", "EigConfig", "EigResult", "eig_solve", "generic_start", "lanczos",
+    "power_iteration", "spectral_radius",
 ]

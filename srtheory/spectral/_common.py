@@ -5,7 +5,7 @@
   (:mod:`srtheory.backend`), the dtype's default tolerance;
 * :class:`_Diagnosis` -- what a run noticed on the way (a restarted start, an asymmetric operator,
   a stagnated residual, an exhausted Krylov space), turned into ``EigResult.notes``;
-* :func:`_restart_start` -- the generic restart for a start vector that is already an eigenvector;
+* :func:`_start_probe` -- the probe and restart for a start vector that is already an eigenvector;
 * :func:`_asymmetry` -- the free symmetry probe ``|u.Av - v.Au|`` from two products the solver has;
 * :func:`_result`, :func:`_checked_pair`, the float64 constants.
 """
@@ -126,28 +126,42 @@ def _asymmetry(ops, v1, w1, v2, w2) -> float:
     return abs(ops.dot(v2, w1) - ops.dot(v1, w2)) / scale
 
 
-def _invariant(ops, rn: float, wn: float, n: int, like) -> bool:
-    """``v`` (unit) spans an invariant subspace: ``||A v - lambda v|| <= 10 sqrt(n) eps ||A v||``
-    (``A v = 0`` included)."""
-    return n > 1 and rn <= 10.0 * math.sqrt(n) * ops.eps(like) * wn
+def _start_probe(ops, mv, v, lam: float, rn: float, wn: float, diag: _Diagnosis):
+    """Is the start (unit ``v``, ``w = A v``, Rayleigh quotient ``lam``, residual ``rn``) an
+    eigenvector of a *non-dominant* eigenvalue?  Returns the restart vector, or ``None`` to keep
+    ``v``.
 
-
-def _restart_start(ops, v, diag: _Diagnosis, what: str):
-    """A start that is already an eigenvector shows the solver nothing else of ``A`` (the paper's
-    ``1/sqrt(n)`` on a translation-invariant loss is in the null space).  Restart from
-    ``v + g``, ``g`` the generic vector of :func:`generic_start` made orthogonal to ``v`` and of
-    the same length: half the warm start is kept, and every eigenvector is excited."""
-    n = v.shape[0]
+    A start that is an eigenvector to within ``sqrt(eps)`` (``rn <= sqrt(eps) ||A v||``; ``A v = 0``
+    included) shows the solver nothing else of ``A``: power iteration and Lanczos would stop on
+    its eigenvalue -- the paper's ``1/sqrt(n)`` in the null space of a translation-invariant
+    Hessian, or a warm start that was the dominant eigenvector of the previous ``H`` and is an
+    exact but no longer dominant one of this ``H`` (a loss separable along the eigenvectors).  One
+    probe decides: ``y = A g`` for the unit generic vector ``g`` (:func:`generic_start`) made
+    orthogonal to ``v``.  ``||A g|| <= rho ||g||``, so ``||y|| > |lam|`` proves an eigenvalue of
+    larger modulus: restart from ``v + g`` (half the warm start kept, every eigenvector excited)
+    and say so in the notes.  Otherwise keep ``v`` (the probe cost one matvec).  A start that is
+    an eigenvector only to a looser accuracy needs nothing: its residual direction excites the
+    rest of the spectrum."""
+    n = mv.n
+    eps = ops.eps(v)
+    if n == 1 or rn > math.sqrt(eps) * wn:
+        return None
     g = ops.from_host(generic_start(n), v)
     g = g - ops.dot(g, v) * v
     gn = ops.norm(g)
     if not gn > 0.0:  # pragma: no cover - generic_start is never parallel to a unit v for n > 1
-        return v
+        return None
+    g = g / gn
+    yn = ops.norm(mv(g))
+    if not yn > abs(lam) * (1.0 + 10.0 * math.sqrt(n) * eps):
+        return None
+    u = mv.unscale
     diag.notes.append(
-        f"the start vector is an eigenvector of A ({what}); restarted from a generic vector "
-        "mixed into it, since a start there cannot see the rest of the spectrum"
+        f"the start vector is an eigenvector of A (eigenvalue {lam * u:.4g}, residual "
+        f"{rn * u:.1e}) but not of the largest modulus (||A g|| = {yn * u:.4g} for a generic unit "
+        "g): restarted from a generic vector mixed into it"
     )
-    return ops.normalize(v + g / gn)
+    return ops.normalize(v + g)
 
 
 def generic_start(n: int, /) -> np.ndarray:

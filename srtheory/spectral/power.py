@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from srtheory._validation import positive
-from srtheory.spectral._common import _Diagnosis, _invariant, _restart_start, _result, _setup
+from srtheory.spectral._common import _Diagnosis, _result, _setup, _start_probe
 from srtheory.spectral.result import EigResult
 
 __all__ = ["power_iteration"]
@@ -87,11 +87,11 @@ def power_iteration(
         v_0.(A v_1)|`` (free: no extra matvec; ``EigResult.asymmetry``); an asymmetry above
         ``max(tol, sqrt(eps))`` ends the run with ``converged=False`` and a note.
 
-    Two safeguards beyond the paper's steps, both reported in ``EigResult.notes``: a start that
-    is already an eigenvector (``||r|| <= 10 sqrt(n) eps ||A v||`` at the first iterate, e.g. the
-    paper's ``1/sqrt(n)`` in the null space of a translation-invariant Hessian) is restarted
-    once from a generic vector mixed into it, since the iteration could otherwise never leave it;
-    and an operator beyond ``2^+-200`` in size is scaled by an exact power of two internally.
+    Two safeguards beyond the paper's steps: a start that is an eigenvector to within
+    ``sqrt(eps)`` at the first iterate is probed with one more matvec on a generic vector, and if
+    that shows an eigenvalue of larger modulus it is restarted once from a generic vector mixed
+    into it (the iteration could otherwise never leave it; ``EigResult.notes`` says so); and an
+    operator beyond ``2^+-200`` in size is scaled by an exact power of two internally.
 
     Returns:
       :class:`EigResult` with the last *evaluated* (and, with callable ``alpha``, accepted)
@@ -150,13 +150,12 @@ def power_iteration(
         r = ops.sub_scaled(w, v, lam)  # 2.4
         rn = ops.norm(r)
         pair = (v, eigval, rn)
-        if i == 0 and _invariant(ops, rn, ops.norm(w), n, v):
-            # the start is an eigenvector: restart once (module docstring), keep the pair honest
-            best = pair
-            if i == max_iter - 1:
-                break
-            v = _restart_start(ops, v, diag, f"residual {rn * mv.unscale:.1e}")
-            continue
+        if i == 0 and i < max_iter - 1:
+            restart = _start_probe(ops, mv, v, lam, rn, (rn**2 + lam**2) ** 0.5, diag)
+            if restart is not None:
+                # the start is an eigenvector of a non-dominant eigenvalue: restart once
+                best, v = pair, restart
+                continue
         if ref is not None and _asymmetric(ops, diag, ref, v, w, lam, rn, flipped_in, tol):
             return _result(ops, mv, pair, n_mv=mv.count, converged=False, n_iter=i + 1, diag=diag)
         ref = None
@@ -195,7 +194,8 @@ def power_iteration(
                                diag=diag)
             pr = r_base if precond is None else ops.checked(precond(r_base), "precond", n, v)
             step = v_base + a_i * pr
-        norm = ops.norm(step)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing step is caught below
+            norm = ops.norm(step)
         if not (np.isfinite(norm) and norm > 0.0):
             # A v = 0 is caught by ||r|| = 0 above; this is a degenerate Algorithm 1b step.
             return _result(ops, mv, best, n_mv=i + 1, converged=False, n_iter=i + 1, diag=diag)

@@ -18,10 +18,9 @@ from srtheory.spectral._common import (
     _checked_pair,
     _Counted,
     _Diagnosis,
-    _invariant,
-    _restart_start,
     _result,
     _setup,
+    _start_probe,
 )
 from srtheory.spectral.krylov import _lanczos_run
 from srtheory.spectral.result import EigResult
@@ -181,10 +180,12 @@ def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale, diag) -> _
         res = ops.norm(w - theta * v)
         if best is None or res <= best[2]:
             best = (v, theta + shift, res)
-        if k == 0 and _invariant(ops, res, ops.norm(w), mv.n, v) and k + 1 < max_iter:
-            best = None  # the invariant pair says nothing about rho: start the record afresh
-            v = _restart_start(ops, v, diag, f"residual {res * mv.unscale:.1e}")
-            continue
+        if k == 0 and k + 1 < max_iter:
+            restart = _start_probe(ops, _Shifted(mv, shift), v, theta, res, ops.norm(w), diag)
+            if restart is not None:
+                best = None  # that pair says nothing about the dominant one: record afresh
+                v = restart
+                continue
         if v_old is not None and diag.probe(ops, v_old, w_old, v, w, tol):
             return _PowerRun(best, None, False, mv.count - start, k + 1)
         thr = tol * (abs(theta) if scale is None else scale)
@@ -220,6 +221,21 @@ def _power_rr(mv: _Counted, v, tol, max_iter, *, shift: float, scale, diag) -> _
         v_old, w_old = v, w
         v = w / norm
     return _PowerRun(best, None, False, mv.count - start, max_iter)
+
+
+class _Shifted:
+    """``x -> A x - shift x`` with the counted matvec's ``n`` and ``unscale`` (for the probe)."""
+
+    def __init__(self, mv, shift):
+        self.mv, self.shift, self.n = mv, shift, mv.n
+
+    def __call__(self, x):
+        y = self.mv(x)
+        return y - self.shift * x if self.shift else y
+
+    @property
+    def unscale(self):
+        return self.mv.unscale
 
 
 def _rayleigh_ritz2(ops, v1, w1, v2, w2):

@@ -9,6 +9,12 @@
   conventions (wraps a base optimizer, ``step(closure)``).
 * :mod:`srtheory.torch.models` -- the small networks of the parity tests (with autograd.numpy
   twins) and the ResNet-18-shaped GroupNorm CNN of the benchmark.
+* :mod:`srtheory.torch.data` -- ``data_hvp_operator``, ``data_spectral_radius``: the Hessian of the
+  empirical risk over several batches (N_b/N weights, an uneven last batch included).
+* :mod:`srtheory.torch.eigenpairs` -- ``eigenpairs(matvec, v0, k=...)``: top-k eigenpairs by
+  Lanczos with honest per-pair residuals (the curvature spectrum).
+* :mod:`srtheory.torch.norms` -- ``composite_norms(model)``: BatchNorm/LayerNorm from mean/var, so
+  that the exact third derivatives through them are right (torch 2.13's fused layers are not).
 * :mod:`srtheory.torch.memory` -- ``cpu_peak_bytes``, peak live bytes of torch's CPU allocator
   during a call (the benchmark's CPU memory column; memory regression tests).
 * :mod:`srtheory.torch.bench` -- the ``srtheory bench`` command.
@@ -34,18 +40,27 @@ from srtheory.torch.curvature import (  # noqa: E402
     module_loss,
     third_order,
 )
+from srtheory.torch.data import data_hvp_operator, data_spectral_radius  # noqa: E402
+from srtheory.torch.eigenpairs import EigenPairs, eigenpairs  # noqa: E402
 from srtheory.torch.memory import cpu_peak_bytes  # noqa: E402
-from srtheory.torch.optim import SRR, SRRCounters, SRRStepInfo  # noqa: E402
+from srtheory.torch.norms import composite_norms  # noqa: E402
+from srtheory.torch.optim import SRR, SRRConfig, SRRCounters, SRRStepInfo  # noqa: E402
 from srtheory.torch.spectral import EigResult, lanczos, power_iteration, spectral_radius  # noqa: E402
 
 __all__ = [
     "Derivatives",
     "EigResult",
+    "EigenPairs",
     "SRR",
+    "SRRConfig",
     "SRRCounters",
     "SRRStepInfo",
+    "composite_norms",
     "cpu_peak_bytes",
+    "data_hvp_operator",
+    "data_spectral_radius",
     "default_fd_step",
+    "eigenpairs",
     "fused_derivatives",
     "gradient",
     "hvp",

@@ -109,3 +109,17 @@ def all_finite(t: torch.Tensor, /) -> bool:
     if bool(torch.isfinite(t.sum())):
         return True
     return bool(torch.isfinite(t).all())
+
+
+class RNGState:
+    """Snapshot of torch's RNG state (CPU and the CUDA devices holding ``params``)."""
+
+    def __init__(self, params):
+        self.cpu = torch.get_rng_state()
+        self.devices = sorted({p.device.index or 0 for p in params if p.device.type == "cuda"})
+        self.cuda = [torch.cuda.get_rng_state(d) for d in self.devices]
+
+    def restore(self):
+        torch.set_rng_state(self.cpu)
+        for d, s in zip(self.devices, self.cuda):
+            torch.cuda.set_rng_state(s, d)

@@ -11,12 +11,39 @@ Mirror of :mod:`srtheory.curvature` (SRR_NOTES §5) for a loss *closure* and a p
   parameter count (parameter order, row-major), or tuples of tensors shaped like ``params``.
   Results are flat 1-D tensors.
 
-Caution (torch 2.13): ``method="exact"`` third-order terms through ``F.batch_norm`` (training),
-``F.layer_norm`` and ``F.instance_norm`` are wrong -- autograd's derivative of their double
-backward is inexact (measured 13-25 % relative error; Hv is right).  Use ``method="fd"`` there.
+* ``params`` given as an ``nn.Module`` means its parameters **that require grad**, in
+  ``model.parameters()`` order (frozen ones, ``requires_grad=False``, are skipped: vectors have
+  the trainable count); a list must hold only tensors that require grad.
 
-The finite-difference paths perturb the parameters *in place* (so a plain closure over a model
-works) and restore them bit for bit from a saved copy afterwards, also when ``loss_fn`` raises.
+What each method needs of the loss:
+
+* ``"exact"`` / ``"double_backward"`` and ``"func"``: autograd's derivatives; correct almost
+  everywhere also through ReLU, max-pooling and other piecewise-smooth operations.
+  Caution (torch 2.13): ``"exact"`` third-order terms through ``F.batch_norm`` with batch
+  statistics (training mode), ``F.layer_norm`` and ``F.instance_norm`` are wrong -- autograd's
+  derivative of their double backward is inexact (measured 13-26 % relative error; Hv is
+  right); :func:`fused_derivatives` warns when the loss's graph holds one.  Eval-mode batch norm
+  and ``F.group_norm`` are exact; :func:`srtheory.torch.norms.composite_norms` rewrites the
+  layers so that the exact method is right.
+* ``"fd"``: the loss must be **C² along the step** w ± εv (C³ for the third-order term): the
+  central differences cross the kinks of ReLU, max-pooling, abs, clamp, ... and are then wrong
+  (measured on a ReLU ResNet: Hv relative errors 2-4 in float32, ρ 136.8 for a true 9.74).  The
+  fd paths inspect the loss's autograd graph at the first evaluation and raise a ``ValueError``
+  naming the non-smooth operations found.
+
+Parameters in float16/bfloat16 are refused (``ValueError``): curvature needs float32 or float64.
+
+Side effects: the finite-difference paths perturb the parameters *in place* (so a plain closure
+over a model works) and restore them bit for bit from a saved copy afterwards, also when
+``loss_fn`` raises.  Every evaluation of the loss within one call (and within one operator of
+:func:`hvp_operator`) sees the same torch RNG state (CPU and the parameters' CUDA devices: the
+state at the call, or at the operator's creation), so dropout draws the same mask in every
+pass; afterwards the RNG is left where the first evaluation left it.  When ``params`` is an
+``nn.Module`` its buffers (BatchNorm running statistics) are restored after every call and every
+matvec: measuring curvature does not train the model.  ``check_determinism=True`` evaluates the
+loss twice at w (RNG replayed) and raises if the two differ (a data loader drawn inside the
+closure, randomness from another generator): the curvature of a loss that changes between calls
+is meaningless.
 """
 
 from __future__ import annotations
@@ -27,7 +54,15 @@ from typing import NamedTuple
 
 import torch
 
+from srtheory.curvature import fd_step
+from srtheory.torch._graph import (
+    HALF,
+    half_precision_message,
+    inspect_graph,
+    nonsmooth_fd_message,
+)
 from srtheory.torch._util import (
+    RNGState,
     as_flat_vector,
     as_param_list,
     callable_or_raise,
@@ -99,11 +134,18 @@ def default_fd_step(params, v, /, *, order: int, dtype=None) -> float:
             "v is the zero vector; expected a nonzero direction for finite differences"
         )
     wnorm = float(torch.linalg.vector_norm(flatten([p.detach() for p in params])))
-    return u ** (1.0 / (order + 2)) * max(1.0, wnorm) / vnorm
+    return fd_step(wnorm, vnorm, order=order, unit_roundoff=u)
 
 
 def hvp(
-    loss_fn: Callable, params, v, /, *, method: str = "double_backward", eps=None
+    loss_fn: Callable,
+    params,
+    v,
+    /,
+    *,
+    method: str = "double_backward",
+    eps=None,
+    check_determinism: bool = False,
 ) -> torch.Tensor:
     """Hessian-vector product H(w) v (SRR_NOTES §5.2, ``Hv`` of the code's ``HVPOperator``).
 
@@ -111,18 +153,24 @@ def hvp(
     through the gradient graph; ``"func"``: ``torch.func.jvp`` of ``torch.func.grad``
     (forward-over-reverse; ``loss_fn`` must accept a tuple of parameter tensors, see
     :func:`module_loss`); ``"fd"``: [∇L(w+εv) − ∇L(w−εv)]/(2ε) (SRR_NOTES §5.4), ε from
-    :func:`default_fd_step` with ``order=1`` unless given.
+    :func:`default_fd_step` with ``order=1`` unless given (the loss must be C² along the step;
+    see the module docstring).
     """
-    params = as_param_list(params)
+    module, params = _module_and_params(params)
     callable_or_raise(loss_fn, "loss_fn")
     vflat = as_flat_vector(v, params)
     method = _check_method(method, _HVP_METHODS)
-    if method in ("double_backward", "exact"):
-        return hvp_operator(loss_fn, params, method="double_backward")(vflat)
-    if method == "func":
-        return _hvp_func(loss_fn, params, vflat)
-    eps = _fd_eps(params, vflat, eps, order=1)
-    gp, gm = _grads_at(loss_fn, params, vflat, eps, (1.0, -1.0))[0]
+    if method in ("double_backward", "exact", "func"):
+        op = hvp_operator(
+            loss_fn, module if module is not None else params, method=method,
+            check_determinism=check_determinism,
+        )
+        return op(vflat)
+    with _Guard(params, module) as guard:
+        if check_determinism:
+            _check_deterministic(loss_fn, params, guard)
+        eps = _fd_eps(params, vflat, eps, order=1)
+        gp, gm = _grads_at(loss_fn, params, vflat, eps, (1.0, -1.0), guard=guard)[0]
     return check_finite((gp - gm) / (2.0 * eps), "hvp")
 
 
@@ -149,13 +197,24 @@ def fused_derivatives(
     ``"fd"``: exactly three gradients g₀ = ∇L(w), g± = ∇L(w ± εv):
     Hv ≈ (g₊ − g₋)/(2ε), ∇(vᵀHv) ≈ (g₊ − 2g₀ + g₋)/ε²; the parameters are restored bit for bit.
     """
-    params = as_param_list(params)
+    module, params = _module_and_params(params)
     callable_or_raise(loss_fn, "loss_fn")
     vflat = as_flat_vector(v, params)
     method = _check_method(method, ("exact", "fd"))
     if method == "exact":
-        with torch.enable_grad():
-            loss = check_loss(loss_fn())
+        with _Guard(params, module) as guard, torch.enable_grad():
+            guard.replay()
+            loss = _loss_at(loss_fn, "at w")
+            rep = inspect_graph(loss)
+            if rep.bad_third_order:
+                warnings.warn(
+                    f"fused_derivatives(method='exact'): torch's third derivative through "
+                    f"{', '.join(rep.bad_third_order)} is wrong (torch 2.13: 13-26 % relative "
+                    "error; Hv is right); use srtheory.torch.norms.composite_norms(model) or "
+                    "method='fd' for a loss that is otherwise smooth",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             g = grads_or_zeros(
                 torch.autograd.grad(loss, params, create_graph=True, allow_unused=True), params
             )
@@ -165,10 +224,11 @@ def fused_derivatives(
             flatten(g).detach(), flatten(hv).detach(), flatten(t).detach(), 1, float(loss.detach())
         )
     else:
-        eps = _fd_eps(params, vflat, eps, order=2)
-        (g0, gp, gm), loss = _grads_at(
-            loss_fn, params, vflat, eps, (0.0, 1.0, -1.0), with_loss=True
-        )
+        with _Guard(params, module) as guard:
+            eps = _fd_eps(params, vflat, eps, order=2)
+            (g0, gp, gm), loss = _grads_at(
+                loss_fn, params, vflat, eps, (0.0, 1.0, -1.0), with_loss=True, guard=guard
+            )
         # SRR_NOTES §5.4: Hv ≈ (g₊ − g₋)/(2ε),  ∇³L[v,v,·] ≈ ((g₊ − g₀) + (g₋ − g₀))/ε²
         out = Derivatives(
             g0, (gp - gm) / (2.0 * eps), ((gp - g0) + (gm - g0)) / (eps * eps), 3, loss
@@ -179,19 +239,64 @@ def fused_derivatives(
 
 
 def hvp_operator(
-    loss_fn: Callable, params, /, *, method: str = "double_backward", eps=None
+    loss_fn: Callable,
+    params,
+    /,
+    *,
+    method: str = "double_backward",
+    eps=None,
+    check_determinism: bool = False,
 ) -> Callable:
     """``matvec(v) -> H(w) v`` at the current w (the operator Algorithm 1 step 2.1 calls).
 
     For ``"double_backward"`` the gradient graph is built once and reused by every product (the
-    code's cached batch gradient); ``"fd"`` costs two gradients per product; ``"func"`` one jvp.
+    code's cached batch gradient); ``"fd"`` costs two gradients per product; ``"func"`` one jvp
+    (where ``torch.func`` cannot trace the loss -- ``nn.MSELoss`` with mean reduction and
+    training-mode BatchNorm in torch 2.13 -- it falls back to double backward with a
+    ``RuntimeWarning``).  All evaluations of the loss replay the RNG state at the operator's
+    creation; a module's buffers are restored after each (module docstring).
     """
-    params = as_param_list(params)
+    module, params = _module_and_params(params)
     callable_or_raise(loss_fn, "loss_fn")
     method = _check_method(method, _HVP_METHODS)
+    guard = _Guard(params, module)
+    if method == "func":
+        with guard:
+            if check_determinism:
+                _check_deterministic(lambda: loss_fn(tuple(params)), params, guard)
+        fallback = {}
+
+        def _fallback(exc):
+            warnings.warn(
+                f"method='func': torch.func cannot trace this loss ({exc.reason}); falling back "
+                "to method='double_backward' (the same Hessian)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            fn = loss_fn
+            fallback["op"] = hvp_operator(
+                lambda: fn(tuple(params)), module if module is not None else params,
+                method="double_backward",
+            )
+
+        def matvec_func(v):
+            vflat = as_flat_vector(v, params)
+            if "op" not in fallback:
+                try:
+                    with guard:
+                        guard.replay()
+                        return _hvp_func(loss_fn, params, vflat)
+                except _FuncUnsupported as exc:
+                    _fallback(exc)
+            return fallback["op"](vflat)
+
+        return matvec_func
     if method in ("double_backward", "exact"):
-        with torch.enable_grad():
-            loss = check_loss(loss_fn())
+        with guard, torch.enable_grad():
+            if check_determinism:
+                _check_deterministic(loss_fn, params, guard)
+            guard.replay()
+            loss = _loss_at(loss_fn, "at w")
             g = grads_or_zeros(
                 torch.autograd.grad(loss, params, create_graph=True, allow_unused=True), params
             )
@@ -200,21 +305,30 @@ def hvp_operator(
             vflat = as_flat_vector(v, params)
             with torch.enable_grad():
                 hv = _hv_from_graph(g, params, vflat, create_graph=False)
-            return check_finite(flatten(hv).detach(), "hvp")
+            return check_finite(flatten(hv).detach(), "hvp (the loss is finite at w)")
 
         return matvec
 
-    def matvec_other(v):
-        return hvp(loss_fn, params, v, method=method, eps=eps)
+    with guard:
+        if check_determinism:
+            _check_deterministic(loss_fn, params, guard)
 
-    return matvec_other
+    def matvec_fd(v):
+        vflat = as_flat_vector(v, params)
+        with guard:
+            e = _fd_eps(params, vflat, eps, order=1)
+            gp, gm = _grads_at(loss_fn, params, vflat, e, (1.0, -1.0), guard=guard)[0]
+        return check_finite((gp - gm) / (2.0 * e), "hvp")
+
+    return matvec_fd
 
 
 def module_loss(model: torch.nn.Module, criterion: Callable, *inputs, target=None) -> Callable:
     """A loss usable by every method: ``f()`` evaluates ``criterion(model(*inputs), target)`` with
     the model's own parameters; ``f(tensors)`` evaluates it at the given parameter tensors (in
-    ``model.parameters()`` order) through ``torch.func.functional_call``."""
-    names = [name for name, _ in model.named_parameters()]
+    ``model.parameters()`` order, trainable ones only: frozen parameters keep their values) through
+    ``torch.func.functional_call``."""
+    names = [name for name, p in model.named_parameters() if p.requires_grad]
 
     def loss(tensors=None):
         if tensors is None:
@@ -287,23 +401,51 @@ def _hvp_func(loss_fn, params, vflat):
             "method='func' calls loss_fn(tensors) with a tuple of parameter tensors; build such a "
             "loss with srtheory.torch.curvature.module_loss(model, criterion, inputs, target=...)"
         ) from exc
+    except RuntimeError as exc:
+        msg = str(exc)
+        if "ZeroTensors are immutable" in msg:
+            raise _FuncUnsupported("a torch defect with nn.MSELoss(reduction='mean')") from exc
+        if "mutate a captured Tensor" in msg or "in-place operation" in msg:
+            raise _FuncUnsupported(
+                "the loss updates a captured tensor in place, e.g. BatchNorm running "
+                "statistics in training mode"
+            ) from exc
+        raise
     return check_finite(flatten(hv).detach(), "hvp")
 
 
-def _grads_at(loss_fn, params, vflat, eps, points, *, with_loss=False):
+class _FuncUnsupported(RuntimeError):
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _grads_at(loss_fn, params, vflat, eps, points, *, with_loss=False, guard=None):
     """Gradients at w + c·ε·v for c in ``points``, parameters set from a saved copy of w each
-    time and restored exactly in ``finally``.  Returns (list of flat grads, loss at c=0)."""
+    time and restored exactly in ``finally``; the RNG replayed before each evaluation (``guard``).
+    The first evaluation's graph is inspected: non-smooth operations are refused (module
+    docstring).  Returns (list of flat grads, loss at c=0)."""
+    half = sorted({str(p.dtype) for p in params if p.dtype in HALF})
+    if half:
+        raise ValueError(half_precision_message("finite differences", ", ".join(half)))
     vs = unflatten(vflat, params)
     saved = [p.detach().clone() for p in params]
     _check_shift(saved, vs, eps)
     out, loss0 = [], None
     try:
-        for c in points:
+        for i, c in enumerate(points):
             with torch.no_grad():
                 for p, s, vi in zip(params, saved, vs):
                     p.copy_(s if c == 0.0 else s + (c * eps) * vi)
+            if guard is not None:
+                guard.replay()
+            where = "at w" if c == 0.0 else f"at w {'+' if c > 0 else '-'} {abs(c):g}·eps·v"
             with torch.enable_grad():
-                loss = check_loss(loss_fn())
+                loss = _loss_at(loss_fn, where)
+                if i == 0:
+                    rep = inspect_graph(loss)
+                    if rep.nonsmooth:
+                        raise ValueError(nonsmooth_fd_message("method='fd'", rep.nonsmooth))
                 g = torch.autograd.grad(loss, params, allow_unused=True)
             out.append(flatten(grads_or_zeros(g, params)).detach())
             if c == 0.0:
@@ -313,6 +455,112 @@ def _grads_at(loss_fn, params, vflat, eps, points, *, with_loss=False):
             for p, s in zip(params, saved):
                 p.copy_(s)
     return (out, loss0) if with_loss else (out, None)
+
+
+def _loss_at(loss_fn, where):
+    """Evaluate the loss; a NaN/inf loss is reported as the loss's, with the point."""
+    loss = check_loss(loss_fn())
+    if not bool(torch.isfinite(loss.detach())):
+        raise ValueError(
+            f"loss_fn returned {float(loss.detach())} {where}; expected a finite loss (the "
+            "Hessian of a NaN/inf loss is undefined)"
+        )
+    return loss
+
+
+def _module_and_params(params):
+    """(the module or None, its trainable parameters / the checked list).  Half precision is
+    refused here for every curvature function."""
+    if isinstance(params, torch.nn.Module):
+        module = params
+        params = [p for p in module.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("the module has no parameters that require grad")
+    else:
+        module = None
+    params = as_param_list(params)
+    for i, p in enumerate(params):
+        if not p.requires_grad:
+            raise ValueError(
+                f"params[{i}] does not require grad; pass only trainable tensors (an nn.Module "
+                "passed as params is filtered on requires_grad)"
+            )
+    half = sorted({str(p.dtype) for p in params if p.dtype in HALF})
+    if half:
+        raise ValueError(half_precision_message("curvature", ", ".join(half)))
+    return module, params
+
+
+class _Guard:
+    """RNG replay and buffer protection for the standalone functions (module docstring).
+
+    Made once per call or operator: snapshots torch's RNG state (CPU and the parameters' CUDA
+    devices).  ``replay()`` re-installs it before each evaluation of the loss; leaving the
+    outermost ``with`` block restores the module's buffers and leaves the RNG where the first
+    evaluation left it (as after one ordinary pass)."""
+
+    def __init__(self, params, module):
+        self.params, self.module = params, module
+        self.start = RNGState(params)
+        self.after_first = None
+        self.evaluated = False
+        self.depth = 0
+        self.buffers = []
+
+    def replay(self):
+        if self.evaluated and self.after_first is None:
+            self.after_first = RNGState(self.params)
+        self.start.restore()
+        self.evaluated = True
+
+    def __enter__(self):
+        if self.depth == 0 and self.module is not None:
+            # the loss runs on copies of the buffers, swapped in (not copied back in place: a
+            # graph of the exact method may still hold them); the originals are never touched
+            self.buffers = []
+            for mod in self.module.modules():
+                for name, b in list(mod._buffers.items()):
+                    if b is not None:
+                        mod._buffers[name] = b.detach().clone()
+                        self.buffers.append((mod, name, b))
+        self.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        self.depth -= 1
+        if self.depth == 0:
+            for mod, name, b in self.buffers:
+                mod._buffers[name] = b
+            self.buffers = []
+            if self.evaluated:
+                if self.after_first is None:
+                    self.after_first = RNGState(self.params)
+                self.after_first.restore()
+        return False
+
+
+def _check_deterministic(loss_fn, params, guard):
+    """Evaluate the loss and its gradient twice at w, the RNG replayed: they must agree."""
+    vals = []
+    for _ in range(2):
+        guard.replay()
+        with torch.enable_grad():
+            loss = _loss_at(loss_fn, "at w")
+            g = flatten(grads_or_zeros(torch.autograd.grad(loss, params, allow_unused=True),
+                                       params)).detach()
+        vals.append((float(loss.detach()), g))
+    (l1, g1), (l2, g2) = vals
+    u = torch.finfo(params[0].dtype).eps
+    dg = float(torch.linalg.vector_norm(g1 - g2))
+    gn = float(torch.linalg.vector_norm(g1))
+    if not (abs(l1 - l2) <= 64 * u * max(1.0, abs(l1)) and dg <= 1e3 * u * max(gn, 1e-30)):
+        raise ValueError(
+            "check_determinism: two evaluations of loss_fn at the same parameters (torch's RNG "
+            f"replayed) differ: loss {l1!r} vs {l2!r}, gradient difference {dg:.3e} of norm "
+            f"{gn:.3e}.  The Hessian of a loss that changes between calls is meaningless: fix "
+            "the batch outside loss_fn (do not draw from a data loader inside it), use torch's "
+            "global RNG only (it is replayed), or put dropout layers in eval mode."
+        )
 
 
 def _check_shift(saved, vs, eps):

@@ -2,11 +2,12 @@
 
 * :func:`mlp` and :func:`small_cnn`: small torch networks whose parameters, flattened in
   ``model.parameters()`` order (row-major), are the flat vector ``x`` of their autograd.numpy twins
-  :func:`numpy_mlp_loss` and :func:`numpy_small_cnn_loss` -- the same function in both backends,
+  :func:`numpy_mlp_loss` (the shared MLP of :mod:`srtheory.mlp`, whose layout this is) and
+  :func:`numpy_small_cnn_loss` -- the same function in both backends,
   so every torch result can be checked against the NumPy reference (``srtheory.curvature``,
   ``srtheory.spectral``, ``srtheory.oracle``) at the same point.
 * :func:`resnet18_gn`: a ResNet-18-shaped CNN with GroupNorm and GELU for 32×32×3 inputs (11.2 M
-  parameters at ``width=64``), the benchmark network of PEERS.md.
+  parameters at ``width=64``), the benchmark network of SRR_NOTES §13.3.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import math
 import autograd.numpy as anp
 import numpy as np
 import torch
-from autograd.scipy.special import logsumexp
 from torch import nn
 from torch.nn import functional as F
+
+from srtheory.mlp import mlp_loss, mlp_spec, output_loss, phi
 
 __all__ = [
     "ACTIVATIONS",
@@ -34,16 +36,13 @@ __all__ = [
 
 ACTIVATIONS = ("tanh", "sigmoid", "softplus")
 _TORCH_ACT = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softplus": nn.Softplus}
+_LOSS_NAMES = {"mse": "squared", "ce": "softmax_ce"}  # torch_loss's names -> srtheory.mlp's
 
 
 def _np_act(name):
-    if name == "tanh":
-        return anp.tanh
-    if name == "sigmoid":
-        return lambda z: 0.5 * (anp.tanh(0.5 * z) + 1.0)
-    if name == "softplus":
-        return lambda z: anp.logaddexp(0.0, z)
-    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    return lambda z: phi(name, z)
 
 
 def mlp(sizes, /, *, activation: str = "tanh", dtype=torch.float64, seed: int = 0) -> nn.Sequential:
@@ -65,7 +64,7 @@ def mlp(sizes, /, *, activation: str = "tanh", dtype=torch.float64, seed: int = 
 
 def mlp_gelu(sizes, /) -> nn.Sequential:
     """Benchmark MLP: Linear layers with GELU between them, PyTorch default init (from the global
-    seed).  ``[3072, 1024, 1024, 10]`` has 4.2 M parameters (PEERS.md's MLP)."""
+    seed).  ``[3072, 1024, 1024, 10]`` has 4.2 M parameters (the benchmark MLP of SRR_NOTES §13.3)."""
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -117,25 +116,16 @@ def torch_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, /, *, loss: s
 
 
 def numpy_mlp_loss(sizes, X, Y, /, *, activation: str = "tanh", loss: str = "mse"):
-    """autograd.numpy twin of ``torch_loss(mlp(sizes, activation=…), X, Y, loss=…)``: a function of
-    the flat parameter vector (per layer: weight (out, in) row-major, then bias)."""
-    act = _np_act(activation)
-    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y)
-    shapes = [((b, a), (b,)) for a, b in zip(sizes[:-1], sizes[1:])]
-
-    def f(x):
-        h, i = X, 0
-        for layer, (ws, bs) in enumerate(shapes):
-            W = anp.reshape(x[i : i + ws[0] * ws[1]], ws)
-            i += ws[0] * ws[1]
-            b = x[i : i + bs[0]]
-            i += bs[0]
-            h = anp.dot(h, W.T) + b
-            if layer < len(shapes) - 1:
-                h = act(h)
-        return _np_loss(h, Y, loss)
-
-    return f
+    """autograd.numpy twin of ``torch_loss(mlp(sizes, activation=…), X, Y, loss=…)``: the shared MLP
+    :func:`srtheory.mlp.mlp_loss` as a function of the flat parameter vector, whose layout (per layer:
+    weight (out, in) row-major, then bias) is :func:`mlp`'s ``parameters()`` order."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if loss not in _LOSS_NAMES:
+        raise ValueError(f"loss must be 'mse' or 'ce', got {loss!r}")
+    spec = mlp_spec(sizes, activation=activation, loss=_LOSS_NAMES[loss])
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=int if loss == "ce" else None)
+    return lambda x: mlp_loss(spec, x, X, Y)
 
 
 def numpy_small_cnn_loss(
@@ -179,20 +169,25 @@ def numpy_small_cnn_loss(
 def resnet18_gn(*, num_classes: int = 10, width: int = 64, in_channels: int = 3) -> nn.Module:
     """ResNet-18 layout (CIFAR stem: 3×3 conv, no max-pool; stages of 2 BasicBlocks with widths
     w, 2w, 4w, 8w, strides 1, 2, 2, 2; global average pool; linear) with GroupNorm and GELU.
-    ``width=64`` gives 11.2 M parameters, the benchmark network of PEERS.md."""
+    ``width=64`` gives 11.2 M parameters, the benchmark network of SRR_NOTES §13.3."""
     return _ResNet18GN(num_classes, width, in_channels)
+
+
+def resnet18_bn(*, num_classes: int = 10, width: int = 64, in_channels: int = 3) -> nn.Module:
+    """The same ResNet-18 layout with BatchNorm2d and ReLU -- the architecture people train.
+    Finite differences are wrong on it (ReLU kinks) and torch's fused BatchNorm has a wrong
+    third derivative in training mode, so the correct SRR step is ``derivative="exact"`` after
+    :func:`srtheory.torch.norms.composite_norms` (what the benchmark's SRR rows run)."""
+    return _ResNet18GN(num_classes, width, in_channels, norm=nn.BatchNorm2d, act=nn.ReLU)
 
 
 # ----------------------------------------------------------------------------- private helpers
 
 
 def _np_loss(h, Y, loss):
-    if loss == "mse":
-        return 0.5 * anp.mean(anp.sum((h - Y) ** 2, axis=1))
-    if loss == "ce":
-        n = h.shape[0]
-        return anp.mean(logsumexp(h, axis=1) - h[np.arange(n), np.asarray(Y, dtype=int)])
-    raise ValueError(f"loss must be 'mse' or 'ce', got {loss!r}")
+    if loss not in _LOSS_NAMES:
+        raise ValueError(f"loss must be 'mse' or 'ce', got {loss!r}")
+    return output_loss(_LOSS_NAMES[loss], h, np.asarray(Y, dtype=int) if loss == "ce" else Y)
 
 
 def _reinit(model, seed):
@@ -209,30 +204,32 @@ def _gn(c):
 
 
 class _Block(nn.Module):
-    def __init__(self, cin, cout, stride):
+    def __init__(self, cin, cout, stride, norm=_gn, act=nn.GELU):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.n1 = _gn(cout)
+        self.n1 = norm(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.n2 = _gn(cout)
+        self.n2 = norm(cout)
+        self.act1, self.act2 = act(), act()
         self.short = None
         if stride != 1 or cin != cout:
-            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), _gn(cout))
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
 
     def forward(self, x):
-        y = F.gelu(self.n1(self.conv1(x)))
+        y = self.act1(self.n1(self.conv1(x)))
         y = self.n2(self.conv2(y))
-        return F.gelu(y + (x if self.short is None else self.short(x)))
+        return self.act2(y + (x if self.short is None else self.short(x)))
 
 
 class _ResNet18GN(nn.Module):
-    def __init__(self, num_classes, width, in_channels):
+    def __init__(self, num_classes, width, in_channels, norm=_gn, act=nn.GELU):
         super().__init__()
         w = int(width)
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, w, 3, 1, 1, bias=False), _gn(w), nn.GELU())
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, w, 3, 1, 1, bias=False), norm(w), act())
         blocks, cin = [], w
         for mult, stride in ((1, 1), (2, 2), (4, 2), (8, 2)):
-            blocks += [_Block(cin, w * mult, stride), _Block(w * mult, w * mult, 1)]
+            blocks += [_Block(cin, w * mult, stride, norm, act),
+                       _Block(w * mult, w * mult, 1, norm, act)]
             cin = w * mult
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(cin, num_classes)

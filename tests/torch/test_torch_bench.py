@@ -3,7 +3,6 @@ test of the command's plumbing -- no timing is asserted: benchmarks are never ti
 the optional peers (PyHessian, hessian-eigenthings) with a note when they are not importable, and
 calls them without side effects when they are."""
 
-import argparse
 import json
 import math
 import sys
@@ -14,19 +13,21 @@ torch = pytest.importorskip("torch")
 
 from torch.nn import functional as F
 
+from srtheory.cli import main
 from srtheory.torch import bench
 from srtheory.torch import curvature as tc
+from srtheory.torch.bench.peers import _try_eigenthings, _try_pyhessian
 from srtheory.torch.models import mlp_gelu
 from srtheory.torch.spectral import lanczos
 
 torch.set_num_threads(1)
 
 
-def _args(tmp_path, *extra):
-    parser = argparse.ArgumentParser()
-    bench.configure(parser)
-    return parser.parse_args(
+def _bench(tmp_path, *extra):
+    """``srtheory bench`` at a tiny size; returns the exit status."""
+    return main(
         [
+            "bench",
             "--quick",
             "--models",
             "mlp",
@@ -53,7 +54,7 @@ def test_bench_quick_tiny_writes_json_and_markdown_and_skips_missing_peers(
     # a None entry in sys.modules makes ``import`` raise ImportError: the peers' skip path
     monkeypatch.setitem(sys.modules, "pyhessian", None)
     monkeypatch.setitem(sys.modules, "hessian_eigenthings", None)
-    assert bench.run(_args(tmp_path, "--default-solve")) == 0
+    assert _bench(tmp_path, "--default-solve") == 0
     data = json.loads((tmp_path / "bench.json").read_text())
     meta = data["meta"]
     assert meta["torch"] == torch.__version__ and meta["date_utc"] and meta["machine"]
@@ -73,8 +74,10 @@ def test_bench_quick_tiny_writes_json_and_markdown_and_skips_missing_peers(
     assert "| SRR-exact, 1 power step |" in capsys.readouterr().out
 
 
-def test_bench_rejects_unknown_model(tmp_path):
-    assert bench.run(_args(tmp_path, "--models", "vit")) == 2
+def test_bench_rejects_unknown_model(tmp_path, capsys):
+    assert _bench(tmp_path, "--models", "vit") == 2
+    assert "unknown model vit" in capsys.readouterr().err
+    assert not (tmp_path / "bench.json").exists()  # rejected before anything ran
 
 
 def _tiny_problem():
@@ -99,7 +102,7 @@ def test_peer_runs_on_same_problem_without_side_effects(peer):
     weights = [p.detach().clone() for p in model.parameters()]
     rng, dtype = torch.get_rng_state(), torch.get_default_dtype()
     cfg = {"target": 1e-6, "peer_iters": 50}
-    run = bench._try_pyhessian if peer == "pyhessian" else bench._try_eigenthings
+    run = _try_pyhessian if peer == "pyhessian" else _try_eigenthings
     out = run(model, x, y, torch.device("cpu"), rho, cfg)
     assert "note" not in out, out.get("note")
     for rec in out.values():
@@ -119,7 +122,7 @@ def test_peer_failure_is_a_note_not_a_crash():
     model, x, y, rho = _tiny_problem()
     for p in model.parameters():
         p.requires_grad_(False)
-    out = bench._try_pyhessian(
+    out = _try_pyhessian(
         model, x, y, torch.device("cpu"), rho, {"target": 1e-6, "peer_iters": 5}
     )
     assert "PyHessian failed" in out["note"]
@@ -129,7 +132,7 @@ def test_bench_block_timing_path(tmp_path, monkeypatch):
     # --blocks: one block of steps per method, the path CUDA always takes
     monkeypatch.setitem(sys.modules, "pyhessian", None)
     monkeypatch.setitem(sys.modules, "hessian_eigenthings", None)
-    assert bench.run(_args(tmp_path, "--blocks")) == 0
+    assert _bench(tmp_path, "--blocks") == 0
     data = json.loads((tmp_path / "bench.json").read_text())
     steps = data["models"]["mlp"]["steps"]
     assert set(steps) == {k for k in bench.STEP_ROWS if not k.endswith("_default")}
@@ -177,7 +180,7 @@ def test_cpu_peak_bytes_is_the_peak_of_live_bytes():
 def test_bench_no_radius_reports_cpu_peak_memory(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyhessian", None)
     monkeypatch.setitem(sys.modules, "hessian_eigenthings", None)
-    assert bench.run(_args(tmp_path, "--no-radius")) == 0
+    assert _bench(tmp_path, "--no-radius") == 0
     data = json.loads((tmp_path / "bench.json").read_text())
     entry = data["models"]["mlp"]
     assert "spectral_radius" not in entry
@@ -189,3 +192,40 @@ def test_bench_no_radius_reports_cpu_peak_memory(tmp_path, monkeypatch):
     assert all(r["mem_x_sgd"] >= 1.0 for r in steps.values())
     md = (tmp_path / "bench.md").read_text()
     assert "Spectral radius" not in md and "live bytes of torch's CPU allocator" in md
+
+
+def test_bench_relu_batchnorm_resnet_rows(tmp_path, monkeypatch):
+    """resnet_bn (ReLU + BatchNorm, training mode): SGD, SAM, the naive double-backprop step and
+    the correct SRR step (exact, through composite_norms) timed in one run; the fd rows are
+    refused (ReLU kinks), reported and not timed."""
+    from srtheory.torch.bench import bench_config, markdown, run_benchmark
+
+    cfg = bench_config(quick=True, steps=1, warmup=0, radius=False, batch=4, width=4, image=6)
+    res = run_benchmark(["resnet_bn"], cfg, device="cpu", dtype=torch.float32, command="test")
+    steps = res["models"]["resnet_bn"]["steps"]
+    assert steps["srr_fd"]["refused"].startswith("fd refused: non-smooth")
+    for k in ("sgd", "sam", "naive_exact", "srr_exact"):
+        assert steps[k]["ms"] > 0 and steps[k]["x_sgd"] > 0
+    assert steps["srr_exact"]["matvecs_per_step"] == 1.0
+    md = markdown(res)
+    assert "| SRR-fd, 1 power step | fd refused: non-smooth ReLU |" in md
+
+
+def test_default_solves_against_eigsh_meet_the_matvec_targets():
+    """The benchmark's eigsh table (srtheory.torch.bench.eigsh): on the same operators, the
+    default solves converge at the dtype's accuracy and use at most 1.5x eigsh's matvecs in
+    float32 (before the dtype-derived tolerances: 9-24x, flag False) and, for Lanczos, at most as
+    many in float64.  Matvec counts, not times: deterministic."""
+    from srtheory.torch.bench.eigsh import eigsh_comparison, eigsh_markdown
+
+    rows = eigsh_comparison(0)
+    assert len(rows) == 8 and "eigsh (k=1)" in eigsh_markdown(rows)
+    for r in rows:
+        lz, sr = r["lanczos"], r["spectral_radius"]
+        assert lz["converged"] and sr["converged"], r["model"]
+        if r["dtype"] == "float32":
+            assert lz["ratio"] <= 1.5 and sr["ratio"] <= 1.5, r
+            assert lz["err"] <= 1e-6 and sr["err"] <= 1e-6, r
+        else:
+            assert lz["ratio"] <= 1.0, r
+            assert lz["err"] <= 1e-12 and sr["err"] <= 1e-12, r

@@ -17,14 +17,19 @@ torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
 
 from srtheory.testing import assert_close, tolerance  # noqa: E402
-from srtheory.torch import SRR  # noqa: E402
+from srtheory.spectral import EigConfig  # noqa: E402
+from srtheory.torch import SRR, SRRConfig  # noqa: E402
 from srtheory.torch.models import mlp  # noqa: E402
 
 # Rounding differences of the all-reduced gradients (~u) are divided by ε² ≈ u^(1/2) in the
 # third-order term, so the two runs agree to O(u^(1/2)), not to u.
 FD2 = tolerance(np.float64, factor=100, power=0.5)
 STEPS = 2
-OPTIONS = dict(lr=0.1, momentum=0.9, mu=0.5, eig_max_iter=1, skip_nonconverged=False)
+OPTIONS = dict(
+    lr=0.1,
+    momentum=0.9,
+    srr=SRRConfig(mu=0.5, derivative="fd", eig=EigConfig(max_iter=1), skip_nonconverged=False),
+)
 
 
 def _free_port() -> int:

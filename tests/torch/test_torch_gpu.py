@@ -21,7 +21,8 @@ torch = pytest.importorskip("torch")
 
 from srtheory import curvature, oracle  # noqa: E402
 from srtheory.testing import assert_close, planted_symmetric, tolerance  # noqa: E402
-from srtheory.torch import SRR  # noqa: E402
+from srtheory.spectral import EigConfig  # noqa: E402
+from srtheory.torch import SRR, SRRConfig  # noqa: E402
 from srtheory.torch import curvature as tc  # noqa: E402
 from srtheory.torch import spectral as ts  # noqa: E402
 from srtheory.torch.models import (  # noqa: E402
@@ -141,9 +142,9 @@ def test_float32_srr_steps_track_float64(device, rng):
             model.parameters(),
             torch.optim.SGD,
             lr=0.1,
-            mu=0.5,
-            eig_max_iter=1,
-            skip_nonconverged=False,
+            srr=SRRConfig(
+                mu=0.5, derivative="fd", eig=EigConfig(max_iter=1), skip_nonconverged=False
+            ),
         )
         lf = torch_loss(
             model,

@@ -8,8 +8,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from srtheory.spectral import generic_start  # noqa: E402
 from srtheory.testing import assert_close, tolerance  # noqa: E402
-from srtheory.torch import SRR, curvature as tc  # noqa: E402
+from srtheory.spectral import EigConfig  # noqa: E402
+from srtheory.torch import SRR, SRRConfig, curvature as tc  # noqa: E402
 from srtheory.torch.models import mlp, torch_loss  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -42,12 +44,19 @@ def _flat(model):
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
 
-FAST = dict(eig_max_iter=1, skip_nonconverged=False)  # one warm-started power step per SRR step
+def fast(mu, derivative="fd", **kw):
+    """One warm-started power step per SRR step (the cheap mode)."""
+    return SRRConfig(mu=mu, derivative=derivative, eig=EigConfig(max_iter=1), skip_nonconverged=False, **kw)
+
+
+def fd(**kw):
+    return SRRConfig(derivative="fd", **kw)
 
 
 def test_step_needs_closure(rng):
     model = mlp([3, 4, 2])
     opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1)
+    assert opt.srr == SRRConfig()  # the reference's defaults
     with pytest.raises(RuntimeError, match="needs a closure"):
         opt.step()
 
@@ -55,7 +64,7 @@ def test_step_needs_closure(rng):
 def test_exact_rejects_closure_that_called_backward(rng):
     X, Y = _data(rng)
     model = mlp([3, 4, 2])
-    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1, method="exact")
+    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1, srr=SRRConfig(derivative="exact"))
     with pytest.raises(RuntimeError, match="do not call loss.backward"):
         opt.step(_closure(opt, torch_loss(model, X, Y), "fd"))
 
@@ -65,7 +74,7 @@ def test_fd_and_exact_agree_and_count(rng):
     weights = {}
     for method in ("fd", "exact"):
         model = mlp([3, 4, 2], seed=1)
-        opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1, mu=0.3, method=method, **FAST)
+        opt = SRR(model.parameters(), torch.optim.SGD, srr=fast(0.3, method), lr=0.1)
         calls = []
         lf = torch_loss(model, X, Y)
 
@@ -95,21 +104,21 @@ def test_mu_zero_and_rho_below_K_equal_base_step(rng):
         base.zero_grad()
         torch_loss(ref, X, Y)().backward()
         base.step()
-    for kw in (dict(mu=0.0), dict(mu=1.0, K=1e6)):
+    for kw in (dict(srr=fd(mu=0.0)), dict(srr=fd(mu=1.0, K=1e6))):
         model = mlp([3, 4, 2], seed=2)
         opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1, momentum=0.9, **kw)
         for _ in range(2):
             opt.step(_closure(opt, torch_loss(model, X, Y), "fd"))
         assert torch.equal(_flat(model), _flat(ref)), kw
         assert opt.counters.penalized == 0
-        assert opt.counters.eigen_solves == (0 if kw["mu"] == 0 else 2)
+        assert opt.counters.eigen_solves == (0 if kw["srr"].mu == 0 else 2)
 
 
 def test_base_optimizer_instance_and_scheduler_share_groups(rng):
     X, Y = _data(rng)
     a, b = mlp([3, 4, 2], seed=3), mlp([3, 4, 2], seed=3)
-    opt_a = SRR(a.parameters(), torch.optim.Adam, lr=0.01, mu=0.2)
-    opt_b = SRR(None, torch.optim.Adam(b.parameters(), lr=0.01), mu=0.2)
+    opt_a = SRR(a.parameters(), torch.optim.Adam, srr=fd(mu=0.2), lr=0.01)
+    opt_b = SRR(None, torch.optim.Adam(b.parameters(), lr=0.01), srr=fd(mu=0.2))
     sched = torch.optim.lr_scheduler.StepLR(opt_b.base_optimizer, step_size=1, gamma=0.5)
     assert opt_b.param_groups is opt_b.base_optimizer.param_groups
     for _ in range(2):
@@ -136,10 +145,8 @@ def test_state_dict_resume_continues_identically(method, rng):
             torch.optim.SGD,
             lr=0.1,
             momentum=0.9,
-            mu=0.5,
-            method=method,
+            srr=fast(0.5, method),
             refresh_every=2,
-            **FAST,
         )
         return model, opt
 
@@ -170,7 +177,7 @@ def test_state_dict_resume_continues_identically(method, rng):
 def test_refresh_every_reuses_eigenvector(rng):
     X, Y = _data(rng)
     model = mlp([3, 4, 2], seed=5)
-    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.05, mu=0.1, refresh_every=3, **FAST)
+    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.05, srr=fast(0.1), refresh_every=3)
     vs = []
     for _ in range(7):
         opt.step(_closure(opt, torch_loss(model, X, Y), "fd"))
@@ -183,7 +190,8 @@ def test_refresh_every_reuses_eigenvector(rng):
 def test_skip_nonconverged_resets_to_v0_and_takes_base_step(rng):
     X, Y = _data(rng)
     model, ref = mlp([3, 4, 2], seed=6), mlp([3, 4, 2], seed=6)
-    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1, mu=1.0, eig_max_iter=1, eig_tol=1e-12)
+    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1,
+              srr=fd(mu=1.0, eig=EigConfig(max_iter=1, tol=1e-12)))
     base = torch.optim.SGD(ref.parameters(), lr=0.1)
     opt.step(_closure(opt, torch_loss(model, X, Y), "fd"))
     base.zero_grad()
@@ -192,7 +200,8 @@ def test_skip_nonconverged_resets_to_v0_and_takes_base_step(rng):
     assert opt.counters.skipped == 1 and opt.counters.nonconverged == 1 and opt.last_step.skipped
     assert torch.equal(_flat(model), _flat(ref))
     n = _flat(model).numel()
-    assert torch.equal(opt.eigenvector, torch.full((n,), 1 / math.sqrt(n), dtype=torch.float64))
+    # reset to the start: the reference's generic vector (not the paper's 1/sqrt(n))
+    assert torch.equal(opt.eigenvector, torch.as_tensor(generic_start(n), dtype=torch.float64))
 
 
 def test_mu_schedule_called_with_step_index(rng):
@@ -204,11 +213,11 @@ def test_mu_schedule_called_with_step_index(rng):
         seen.append(k)
         return 0.1 / (1 + k)
 
-    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.05, mu=mu, **FAST)
+    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.05, srr=fast(mu))
     for _ in range(3):
         opt.step(_closure(opt, torch_loss(model, X, Y), "fd"))
     assert seen == [0, 1, 2] and opt.last_step.mu == pytest.approx(0.1 / 3)
-    bad = SRR(model.parameters(), torch.optim.SGD, lr=0.05, mu=lambda k: -1.0)
+    bad = SRR(model.parameters(), torch.optim.SGD, lr=0.05, srr=fd(mu=lambda k: -1.0))
     with pytest.raises(ValueError, match="mu"):
         bad.step(_closure(bad, torch_loss(model, X, Y), "fd"))
 
@@ -222,11 +231,11 @@ def test_sign_of_negative_dominant_eigenvalue(code_faithful):
         [w],
         torch.optim.SGD,
         lr=1.0,
-        mu=0.1,
-        method="exact",
-        eig_tol=1e-12,
-        eig_criteria="residual",
-        code_faithful=code_faithful,
+        srr=SRRConfig(
+            mu=0.1,
+            eig=EigConfig(tol=1e-12, criteria="residual"),
+            code_faithful=code_faithful,
+        ),
     )
     opt.step(lambda: -torch.exp(w[0]) + 0.1 * w[1] ** 2)
     e = math.exp(0.5)
@@ -255,7 +264,7 @@ def test_batchnorm_statistics_updated_once_and_rng_replayed(rng):
     net = _BNNet().double()
     ref = _BNNet().double()
     ref.load_state_dict(net.state_dict())
-    opt = SRR(net.parameters(), torch.optim.SGD, lr=0.1, mu=0.5, model=net, **FAST)
+    opt = SRR(net.parameters(), torch.optim.SGD, lr=0.1, srr=fast(0.5), model=net)
 
     torch.manual_seed(123)
     opt.step(_closure(opt, torch_loss(net, X, Y), "fd"))
@@ -280,8 +289,8 @@ def test_dropout_mask_shared_by_all_passes(rng):
     a = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Dropout(0.3), nn.Linear(6, 2)).double()
     b = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Dropout(0.3), nn.Linear(6, 2)).double()
     b.load_state_dict(a.state_dict())
-    opt_a = SRR(a.parameters(), torch.optim.SGD, lr=0.1, mu=0.5, model=a, **FAST)
-    opt_b = SRR(b.parameters(), torch.optim.SGD, lr=0.1, mu=0.5, method="exact", **FAST)
+    opt_a = SRR(a.parameters(), torch.optim.SGD, lr=0.1, srr=fast(0.5), model=a)
+    opt_b = SRR(b.parameters(), torch.optim.SGD, lr=0.1, srr=fast(0.5, "exact"))
     torch.manual_seed(7)
     opt_a.step(_closure(opt_a, torch_loss(a, X, Y), "fd"))
     torch.manual_seed(7)
@@ -294,8 +303,9 @@ def test_negative_control_without_model_buffers_drift(rng):
     X, Y = _data(rng, n=16)
     net = _BNNet().double()
     net.drop.p = 0.0
-    opt = SRR(net.parameters(), torch.optim.SGD, lr=0.1, mu=0.5, **FAST)
-    opt.step(_closure(opt, torch_loss(net, X, Y), "fd"))
+    opt = SRR(net.parameters(), torch.optim.SGD, lr=0.1, srr=fast(0.5))
+    with pytest.warns(RuntimeWarning, match="running statistics"):
+        opt.step(_closure(opt, torch_loss(net, X, Y), "fd"))
     assert int(net.bn.num_batches_tracked) == 3
 
 
@@ -303,7 +313,7 @@ def test_fd_step_restores_parameters_when_closure_fails(rng):
     X, Y = _data(rng)
     model = mlp([3, 4, 2], seed=8)
     before = _flat(model)
-    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1, mu=0.5, **FAST)
+    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1, srr=fast(0.5))
     calls = []
     lf = torch_loss(model, X, Y)
 
@@ -328,11 +338,11 @@ def test_third_order_term_is_what_the_step_applies(rng):
     params = list(model.parameters())
     lf = torch_loss(model, X, Y)
     n = _flat(model).numel()
-    v0 = torch.full((n,), 1 / math.sqrt(n), dtype=torch.float64)
+    v0 = torch.as_tensor(generic_start(n), dtype=torch.float64)  # SRR's start vector
     d = tc.fused_derivatives(lf, params, v0, method="exact")
     lam = float(v0 @ d.hvp)
     expected = _flat(model) - 0.1 * (d.grad + 0.2 * math.copysign(1.0, lam) * d.third_order)
-    opt = SRR(params, torch.optim.SGD, lr=0.1, mu=0.2, method="exact", **FAST)
+    opt = SRR(params, torch.optim.SGD, lr=0.1, srr=fast(0.2, "exact"))
     opt.step(lf)
     assert_close(_flat(model).numpy(), expected.numpy(), rtol=EXACT, what="exact step")
     assert opt.last_step.eigval == pytest.approx(lam, rel=EXACT)
@@ -341,18 +351,27 @@ def test_third_order_term_is_what_the_step_applies(rng):
 def test_bad_options():
     model = mlp([3, 4, 2])
     for kw, match in [
-        (dict(method="x"), "method"),
-        (dict(eigensolver="x"), "eigensolver"),
-        (dict(mu=-1.0), "mu"),
-        (dict(K=-1.0), "K"),
-        (dict(eig_max_iter=0), "eig_max_iter"),
+        (dict(srr={"mu": 0.1}), "SRRConfig"),
         (dict(refresh_every=0), "refresh_every"),
-        (dict(eps=0.0), "eps"),
-        (dict(eig_criteria="x"), "eig_criteria"),
         (dict(model=3), "model"),
     ]:
         with pytest.raises(ValueError, match=match):
             SRR(model.parameters(), torch.optim.SGD, lr=0.1, **kw)
+    opt = SRR(model.parameters(), torch.optim.SGD, lr=0.1)
+    with pytest.raises(ValueError, match="SRRConfig"):
+        opt.srr = {"mu": 0.1}
+    # the options themselves are checked by SRRConfig / EigConfig, as for the reference
+    for make, match in [
+        (lambda: SRRConfig(derivative="x"), "derivative"),
+        (lambda: SRRConfig(mu=-1.0), "mu"),
+        (lambda: SRRConfig(K=-1.0), "K"),
+        (lambda: EigConfig(max_iter=0), "max_iter"),
+        (lambda: SRRConfig(eps=0.0), "eps"),
+        (lambda: EigConfig(criteria="x"), "criteria"),
+        (lambda: EigConfig(method="x"), "method"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            make()
     with pytest.raises(ValueError, match="base_optimizer"):
         SRR(model.parameters(), object)
 
@@ -385,14 +404,29 @@ def test_exact_third_order_through_batch_norm_matches_fd(rng):
         assert_close(fd.third_order.numpy(), ex.third_order.numpy(), rtol=FD2, what=bn.__name__)
 
 
-def test_exact_method_warns_for_batchnorm_models():
-    with pytest.warns(RuntimeWarning, match="BatchNorm1d"):
-        SRR(_BNNet().parameters(), torch.optim.SGD, lr=0.1, method="exact", model=_BNNet())
+def test_exact_method_warns_for_training_mode_batchnorm_only(rng):
+    """The warning follows the torch defect: batch statistics (training mode) warn, from the
+    autograd graph and without model=; eval mode (an affine map, exact third derivative) does
+    not.  Before: every BatchNorm warned at construction (eval mode too), and nothing warned
+    without model=."""
+    import warnings as _w
+
+    X, Y = _data(rng, n=16)
+    net = _BNNet().double()
+    net.drop.p = 0.0
+    opt = SRR(net.parameters(), torch.optim.SGD, lr=0.1, srr=fast(0.5, "exact"))
+    with pytest.warns(RuntimeWarning, match=r"batch_norm \(training mode\)"):
+        opt.step(torch_loss(net, X, Y))
+    net.eval()
+    opt = SRR(net.parameters(), torch.optim.SGD, lr=0.1, srr=fast(0.5, "exact"), model=net)
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        opt.step(torch_loss(net, X, Y))
 
 
 def test_nonfinite_direction_leaves_state_unchanged(rng):
     w = nn.Parameter(torch.tensor([1.0, 2.0], dtype=torch.float64))
-    opt = SRR([w], torch.optim.SGD, lr=0.1, mu=0.1, **FAST)
+    opt = SRR([w], torch.optim.SGD, lr=0.1, srr=fast(0.1))
 
     def closure():
         opt.zero_grad()
@@ -434,8 +468,8 @@ def test_srr_step_memory_in_parameter_sized_vectors(method, bound):
             if kind == "sgd":
                 opt = torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9)
             else:
-                opt = SRR(m.parameters(), torch.optim.SGD, lr=1e-3, momentum=0.9, mu=1e-3,
-                          method=kind, eig_max_iter=1, skip_nonconverged=False)
+                opt = SRR(m.parameters(), torch.optim.SGD, lr=1e-3, momentum=0.9,
+                          srr=fast(1e-3, kind))
 
             def closure():
                 if kind == "exact":

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 from srtheory import algorithms, curvature, oracle, spectral  # noqa: E402
 from srtheory.optimizers import sgd  # noqa: E402
 from srtheory.testing import assert_close, tolerance  # noqa: E402
-from srtheory.torch import SRR  # noqa: E402
+from srtheory.torch import SRR, SRRConfig  # noqa: E402
 from srtheory.torch import curvature as tc  # noqa: E402
 from srtheory.torch import spectral as ts  # noqa: E402
 from srtheory.torch.models import (  # noqa: E402
@@ -177,33 +177,22 @@ def test_srr_steps_match_reference_srr_train(method, eig, rng):
     model = mlp(sizes, activation="tanh", seed=4)
     x0 = flat_params(model)
     obj, halves = _objective(lambda Xb, Yb: numpy_mlp_loss(sizes, Xb, Yb), X, Y, n)
-    mu, K, lr = 0.5, 0.1, 0.2
+    lr = 0.2
+    # one SRRConfig for both backends: the same options, the same names
+    config = SRRConfig(
+        mu=0.5, K=0.1, derivative=method, eig=spectral.EigConfig(method=eig, tol=1e-6, max_iter=200)
+    )
     ref = algorithms.srr_train(
         obj,
         x0,
         rng=np.random.default_rng(0),
-        mu=mu,
-        K=K,
+        srr=config,
         optimizer=sgd(lr),
         epochs=2,
         batch_size=n // 2,
-        eig_method=eig,
-        eig_tol=1e-6,
-        eig_max_iter=200,
-        derivative_method=method,
-        warn=False,
+        monitor=algorithms.Monitor(warn=False),
     )
-    opt = SRR(
-        model.parameters(),
-        torch.optim.SGD,
-        lr=lr,
-        mu=mu,
-        K=K,
-        method=method,
-        eigensolver=eig,
-        eig_tol=1e-6,
-        eig_max_iter=200,
-    )
+    opt = SRR(model.parameters(), torch.optim.SGD, srr=config, lr=lr)
     Xt, Yt = torch.tensor(X), torch.tensor(Y)
     for _ in range(2):
         for b in halves:

@@ -1,11 +1,13 @@
-"""``srtheory bench``: cost of an SRR step and speed of the spectral radius, on torch models.
+"""The torch benchmark: cost of an SRR step and speed of the spectral radius, on torch models
+(the ``srtheory bench`` command, :mod:`srtheory.commands.bench`, sets it up, prints and writes it).
 
-For each model (the ResNet-18-shaped GroupNorm CNN of PEERS.md and an MLP) on one random batch:
+For each model (the ResNet-18-shaped GroupNorm/GELU CNN of SRR_NOTES §13.4, an MLP, and ``resnet_bn``: the
+same ResNet with BatchNorm and ReLU, the architecture people train) on one random batch:
 
 * time per optimizer step (median of ``--steps`` after ``--warmup``) of every row of
   :data:`STEP_ROWS`: SGD, SAM (2 gradients), the naive exact step (one double-backprop graph for
   ∇L, Hv and ∇(vᵀHv), then the base step), SRR-exact and SRR-fd with one warm-started power step
-  per training step (``eig_max_iter=1, skip_nonconverged=False``: the configuration comparable
+  per training step (``eig=EigConfig(max_iter=1), skip_nonconverged=False``: the configuration comparable
   to the naive step), and with ``--default-solve`` SRR with its default eigen-solver budget;
   matvecs and gradients per step from the optimizer's counters; ratios to the SGD step of the
   same run; peak memory per method (CUDA ``max_memory_allocated``; on the CPU the peak of live
@@ -21,13 +23,19 @@ For each model (the ResNet-18-shaped GroupNorm CNN of PEERS.md and an MLP) on on
   default settings (what it returns, its own flag, its error) and to the target (the
   hessian-eigenthings Lanczos with more steps; the power iterations with an oracle stop).
 
-Prints a Markdown table and writes ``bench.json`` and ``bench.md`` to ``--out``.  ``--quick``
-shrinks everything so a CPU run takes well under a minute.
+On ``resnet_bn`` (training mode) the method that is correct is the exact one with
+:func:`srtheory.torch.norms.composite_norms` (switched on around each SRR step; SGD, SAM and the
+naive row run torch's fused BatchNorm): the SRR-fd rows are *refused* (ReLU kinks: fd needs a loss
+that is C² along the step) and reported as such, not timed.
+
+:func:`run_benchmark` measures every model and returns the results; :func:`bench_config` is the
+run's configuration (``quick`` shrinks everything so a CPU run takes well under a minute);
+the command prints the Markdown table and writes ``bench.json`` and ``bench.md``.
 
 Layout of the package:
 
-* this module -- the command: :func:`configure` (its options) and :func:`run` (the
-  configuration, the models and batches, writing ``bench.json`` and ``bench.md``);
+* this module -- the configuration (:func:`bench_config`), the models and batches, and the
+  run over the models (:func:`run_benchmark`);
 * :mod:`.steps` -- the step rows: :data:`STEP_ROWS`, their timing and peak memory;
 * :mod:`.radius` -- the spectral radius with srtheory's own solvers against the Lanczos
   reference, and the summary against the peers;
@@ -37,121 +45,58 @@ Layout of the package:
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sys
-
 import torch
 
-from srtheory.torch.bench.peers import _try_eigenthings as _try_eigenthings
-from srtheory.torch.bench.peers import _try_pyhessian as _try_pyhessian
 from srtheory.torch.bench.radius import _bench_radius
 from srtheory.torch.bench.report import _markdown, _meta
-from srtheory.torch.bench.steps import STEP_ROWS as STEP_ROWS
-from srtheory.torch.bench.steps import _bench_steps
-from srtheory.torch.bench.steps import _cpu_peak_mb as _cpu_peak_mb
-from srtheory.torch.bench.steps import _make_step as _make_step
-from srtheory.torch.models import mlp_gelu, resnet18_gn
+from srtheory.torch.bench.steps import STEP_ROWS, _bench_steps
+from srtheory.torch.models import mlp_gelu, resnet18_bn, resnet18_gn
 
-__all__ = ["configure", "run"]
+__all__ = ["MODELS", "STEP_ROWS", "bench_config", "markdown", "run_benchmark"]
 
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="reduced CPU size (< 1 minute)")
-    parser.add_argument(
-        "--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1, ..."
-    )
-    parser.add_argument(
-        "--dtype",
-        default=None,
-        choices=["float32", "float64"],
-        help="default float32; float64 with --quick (so a 1e-6 error is resolvable)",
-    )
-    parser.add_argument("--models", default="resnet,mlp", help="comma list of: resnet, mlp")
-    parser.add_argument("--batch", type=int, default=None, help="batch size (default 128; quick 8)")
-    parser.add_argument(
-        "--width", type=int, default=None, help="ResNet width (default 64; quick 8)"
-    )
-    parser.add_argument("--image", type=int, default=None, help="image side (default 32; quick 12)")
-    parser.add_argument(
-        "--steps", type=int, default=None, help="timed steps per method (default 10; quick 5)"
-    )
-    parser.add_argument(
-        "--warmup", type=int, default=None, help="untimed steps first (default 3; quick 1)"
-    )
-    parser.add_argument(
-        "--target", type=float, default=1e-6, help="relative error for the spectral radius"
-    )
-    parser.add_argument(
-        "--ref-steps",
-        type=int,
-        default=None,
-        help="Lanczos steps of the reference (80; quick 60); timed Lanczos runs get half",
-    )
-    parser.add_argument(
-        "--out", default="bench_results", help="directory for bench.json and bench.md"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--peer-iters",
-        type=int,
-        default=None,
-        help="iteration cap of the peers' oracle runs (default 200; quick 100)",
-    )
-    parser.add_argument(
-        "--blocks",
-        action="store_true",
-        help="time one block of steps per method (always so on CUDA; the CPU default "
-        "interleaves the methods step by step)",
-    )
-    parser.add_argument(
-        "--no-radius",
-        action="store_true",
-        help="step rows only (skip the spectral-radius comparison, e.g. for a full-size CPU run)",
-    )
-    parser.add_argument(
-        "--default-solve",
-        action="store_true",
-        help="also time SRR with its default eigen-solver budget (up to 100 matvecs per step)",
-    )
+MODELS = ("resnet", "mlp", "resnet_bn")
 
 
-def run(args) -> int:
-    q = args.quick
+def bench_config(*, quick=False, batch=None, width=None, image=None, steps=None, warmup=None,
+                 target=1e-6, ref_steps=None, peer_iters=None, default_solve=False, blocks=False,
+                 radius=True) -> dict:
+    """The run's configuration: every size left ``None`` takes its full (or ``quick``) default."""
+    q = quick
     cfg = {
-        "batch": args.batch or (8 if q else 128),
-        "width": args.width or (8 if q else 64),
-        "image": args.image or (12 if q else 32),
-        "steps": args.steps or (5 if q else 10),
-        "warmup": args.warmup if args.warmup is not None else (1 if q else 3),
-        "ref_steps": args.ref_steps or (60 if q else 80),
-        "target": args.target,
+        "batch": batch or (8 if q else 128),
+        "width": width or (8 if q else 64),
+        "image": image or (12 if q else 32),
+        "steps": steps or (5 if q else 10),
+        "warmup": warmup if warmup is not None else (1 if q else 3),
+        "ref_steps": ref_steps or (60 if q else 80),
+        "target": target,
         "power_iters": 40 if q else 200,
-        "peer_iters": args.peer_iters or (100 if q else 200),
-        "default_budget_rows": args.default_solve,
-        "blocks": args.blocks,
-        "radius": not args.no_radius,
+        "peer_iters": peer_iters or (100 if q else 200),
+        "default_budget_rows": default_solve,
+        "blocks": blocks,
+        "radius": radius,
         "mlp_sizes": [3 * 12 * 12, 128, 128, 10] if q else [3 * 32 * 32, 1024, 1024, 10],
     }
-    if args.image is not None:
-        cfg["mlp_sizes"][0] = 3 * args.image * args.image
-    device = torch.device(
-        "cuda"
-        if (args.device == "auto" and torch.cuda.is_available())
-        else ("cpu" if args.device == "auto" else args.device)
-    )
-    args.dtype = args.dtype or ("float64" if q else "float32")
-    dtype = getattr(torch, args.dtype)
-    meta = _meta(device, args, cfg)
-    results = {"meta": meta, "models": {}}
-    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        if name not in ("resnet", "mlp"):
-            print(f"srtheory bench: unknown model {name!r} (expected resnet, mlp)", file=sys.stderr)
-            return 2
-        torch.manual_seed(args.seed)
-        if name == "resnet":
-            model = resnet18_gn(width=cfg["width"])
+    if image is not None:
+        cfg["mlp_sizes"][0] = 3 * image * image
+    return cfg
+
+
+def run_benchmark(models, cfg, *, device, dtype, seed=0, command="", log=None) -> dict:
+    """Measure every model of ``models`` (names from :data:`MODELS`) under ``cfg``
+    (:func:`bench_config`) on ``device`` in ``dtype``; ``log(msg)`` gets one line per model.
+    Returns ``{"meta": ..., "models": {name: {"n_params", "steps", ["spectral_radius"]}}}``."""
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model {unknown[0]!r} (expected {', '.join(MODELS)})")
+    device = torch.device(device)
+    results = {"meta": _meta(device, str(dtype).replace("torch.", ""), cfg, command),
+               "models": {}}
+    for name in models:
+        torch.manual_seed(seed)
+        if name in ("resnet", "resnet_bn"):
+            make = resnet18_gn if name == "resnet" else resnet18_bn
+            model = make(width=cfg["width"])
             x = torch.randn(cfg["batch"], 3, cfg["image"], cfg["image"])
         else:
             model = mlp_gelu(cfg["mlp_sizes"])
@@ -163,21 +108,16 @@ def run(args) -> int:
             y.to(device),
         )
         n_params = sum(p.numel() for p in model.parameters())
-        print(
-            f"[bench] {name}: {n_params / 1e6:.3f} M parameters, batch {cfg['batch']}, "
-            f"{device}, {args.dtype}",
-            flush=True,
-        )
+        if log:
+            log(f"[bench] {name}: {n_params / 1e6:.3f} M parameters, batch {cfg['batch']}, "
+                f"{device}, {str(dtype).replace('torch.', '')}")
         entry = {"n_params": n_params, "steps": _bench_steps(model, x, y, device, cfg)}
-        if not args.no_radius:
+        if cfg["radius"]:
             entry["spectral_radius"] = _bench_radius(model, x, y, device, cfg)
         results["models"][name] = entry
-    md = _markdown(results)
-    print(md)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "bench.json"), "w") as fh:
-        json.dump(results, fh, indent=2)
-    with open(os.path.join(args.out, "bench.md"), "w") as fh:
-        fh.write(md + "\n")
-    print(f"[bench] wrote {os.path.join(args.out, 'bench.json')} and bench.md")
-    return 0
+    return results
+
+
+def markdown(results) -> str:
+    """The Markdown tables of :func:`run_benchmark`'s results (what ``bench.md`` holds)."""
+    return _markdown(results)

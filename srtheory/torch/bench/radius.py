@@ -77,7 +77,7 @@ def _bench_radius(model, x, y, device, cfg):
 
 
 def _radius_summary(out, target):
-    """The issue's comparison: srtheory's fastest run to the target vs the peers' power iteration
+    """The comparison of the speed target (SRR_NOTES §13.4): srtheory's fastest run to the target vs the peers' power iteration
     (with the error their settings left) -- None where a side is missing."""
     best = out["fastest_to_target"]
     if best is None:

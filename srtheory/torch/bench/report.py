@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
-import sys
 
 import torch
 
 from srtheory.torch.bench.steps import STEP_ROWS
 
 
-def _meta(device, args, cfg):
+def _meta(device, dtype, cfg, command):
     if device.type == "cuda":
         machine = torch.cuda.get_device_name(device)
     else:
@@ -28,9 +27,8 @@ def _meta(device, args, cfg):
         "torch": torch.__version__,
         "python": platform.python_version(),
         "device": str(device),
-        "dtype": args.dtype,
-        "command": "srtheory bench "
-        + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:]),
+        "dtype": dtype,
+        "command": command,
         "config": cfg,
         "memory_note": (
             "torch.cuda.max_memory_allocated over the timed block"
@@ -106,6 +104,9 @@ def _markdown(results):
             "|---|---|---|---|---|---|---|---|",
         ]
         for kind, rec in entry["steps"].items():
+            if rec.get("refused"):
+                lines.append(f"| {STEP_ROWS[kind][0]} | {rec['refused']} | – | – | – | – | – | – |")
+                continue
             pk = "n/a" if rec["peak_mb"] is None else f"{rec['peak_mb']:.1f}"
             mx = "n/a" if rec["mem_x_sgd"] is None else f"{rec['mem_x_sgd']:.2f}"
             lines.append(

@@ -1,17 +1,18 @@
-"""Test helpers shared by the test suite, the claim checks and the notebooks.
+"""Numerical helpers of :mod:`srtheory.testing`: dtype-derived tolerances, planted spectra, errors.
 
 * :func:`tolerance` -- tolerances derived from the floating-point type, never bare constants.
 * :func:`planted_symmetric` -- symmetric matrices ``Q diag(lam) Q^T`` with a chosen spectrum.
 * :func:`assert_close` -- a comparison that reports the observed error next to the allowance.
 
-Only NumPy is needed here; hypothesis strategies live in ``tests/strategies.py``.
+Only NumPy is needed here.  ``tolerance`` also accepts a torch dtype (through its name), so the
+same allowance rule serves both backends.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["tolerance", "planted_symmetric", "random_orthogonal", "assert_close", "relative_error"]
+__all__ = ["assert_close", "planted_symmetric", "random_orthogonal", "relative_error", "tolerance"]
 
 
 def tolerance(dtype=np.float64, /, *, factor: float = 1.0, power: float = 1.0) -> float:
@@ -26,7 +27,7 @@ def tolerance(dtype=np.float64, /, *, factor: float = 1.0, power: float = 1.0) -
         raise ValueError(f"tolerance factor must be positive, got {factor!r}")
     if not power > 0:
         raise ValueError(f"tolerance power must be positive, got {power!r}")
-    eps = float(np.finfo(np.dtype(dtype)).eps)
+    eps = float(np.finfo(_numpy_dtype(dtype)).eps)
     return float(factor) * eps ** float(power)
 
 
@@ -79,3 +80,14 @@ def planted_symmetric(eigenvalues, /, rng: np.random.Generator):
     a = (q * lam) @ q.T
     a = 0.5 * (a + a.T)
     return a, q
+
+
+def _numpy_dtype(dtype) -> np.dtype:
+    """The NumPy dtype of ``dtype``: a NumPy dtype or type, or a torch dtype (``torch.float32`` ->
+    ``float32``, matched by name so that torch is never imported here)."""
+    if type(dtype).__module__.partition(".")[0] == "torch":
+        name = str(dtype).rpartition(".")[2]
+        if name == "bfloat16":
+            raise ValueError("bfloat16 has no NumPy dtype; pass its eps explicitly")
+        return np.dtype(name)
+    return np.dtype(dtype)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 
-import autograd.numpy as anp
 import numpy as np
 
+from srtheory.commands._args import nonnegative_int, positive_float, positive_int
 from srtheory.curvature import hvp_operator
+from srtheory.mlp import mlp_loss, mlp_spec
 from srtheory.oracle import dense_spectral_radius, hessian
 from srtheory.spectral import power_iteration, spectral_radius
 
@@ -22,32 +23,32 @@ from srtheory.spectral import power_iteration, spectral_radius
 def tanh_regression_loss(n_hidden: int = 6, n_in: int = 3, n_samples: int = 40, seed: int = 0):
     """Return ``(f, x0)``: mean squared error of a one-hidden-layer tanh net on seeded data.
 
-    Parameters are flattened as ``[W1 (n_hidden x n_in), b1, w2 (n_hidden), b2]``.
+    The net is :mod:`srtheory.mlp`'s ``(n_in, n_hidden, 1)`` MLP, its parameters in that module's
+    flat layout ``[W1 (n_hidden x n_in), b1, w2 (n_hidden), b2]``; ``f = mean (pred - y)^2``, twice
+    the ``"squared"`` loss (an exact scaling).
     """
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, n_in))
     y = np.sin(X @ rng.standard_normal(n_in)) + 0.1 * rng.standard_normal(n_samples)
-    n_w1 = n_hidden * n_in
+    spec = mlp_spec((n_in, n_hidden, 1), activation="tanh", loss="squared")
+    Y = y[:, None]
 
     def f(x):
-        W1 = anp.reshape(x[:n_w1], (n_hidden, n_in))
-        b1 = x[n_w1 : n_w1 + n_hidden]
-        w2 = x[n_w1 + n_hidden : n_w1 + 2 * n_hidden]
-        b2 = x[-1]
-        pred = anp.dot(anp.tanh(anp.dot(X, W1.T) + b1), w2) + b2
-        return anp.mean((pred - y) ** 2)
+        return 2.0 * mlp_loss(spec, x, X, Y)
 
-    x0 = rng.standard_normal(n_w1 + 2 * n_hidden + 1)
+    x0 = rng.standard_normal(spec.n_params)
     return f, x0
 
 
-def configure(parser) -> None:
-    parser.add_argument("--hidden", type=int, default=6, help="hidden units (default 6)")
-    parser.add_argument("--seed", type=int, default=0, help="data and weight seed (default 0)")
-    parser.add_argument("--tol", type=float, default=1e-10, help="Lanczos relative residual tolerance")
+def add_arguments(parser) -> None:
+    parser.add_argument("--hidden", type=positive_int, default=6, help="hidden units (default 6)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
+                        help="data and weight seed (default 0)")
+    parser.add_argument("--tol", type=positive_float, default=1e-10,
+                        help="Lanczos relative residual tolerance (default 1e-10)")
 
 
-def run(args) -> int:
+def main(args) -> int:
     f, x = tanh_regression_loss(n_hidden=args.hidden, seed=args.seed)
     n = x.size
     matvec = hvp_operator(f, x)
@@ -66,7 +67,7 @@ def run(args) -> int:
     for name, r, t in (("lanczos (spectral_radius)", lz, t_lz), ("power iteration (Alg. 1)", pw, t_pw)):
         rel = abs(r.rho - rho) / rho
         print(f"{name:<28}{r.rho:>14.8g}{r.eigval:>14.8g}{r.residual:>11.2e}{rel:>10.1e}"
-              f"{r.n_matvecs:>9d}{str(r.converged):>6}{t:>7.2f}")
+              f"{r.n_matvecs:>9d}{r.converged!s:>6}{t:>7.2f}")
     print(f"{'dense eigh (oracle)':<28}{rho:>14.8g}{eigval:>14.8g}")
     print(f"lambda_max = {lz.lambda_max:.8g}, lambda_min = {lz.lambda_min:.8g}, tie = {lz.tie}")
     lo, hi = lz.interval
