@@ -39,13 +39,13 @@ from srtheory.srr_step import (
     _value_grad,
 )
 
-__all__ = ["EpochEnd", "EpochHistory", "PrecondRefresh", "TrainResult", "srr_train"]
+__all__ = ["EpochEnd", "EpochHistory", "PrecondRefresh", "Sampling", "TrainResult", "srr_train"]
 
 
 class EpochHistory(NamedTuple):
     """Per-epoch record of :func:`srr_train` (Alg. 2 step 3)."""
 
-    f: np.ndarray               # batch-size-weighted mean of f_B over the training set
+    f: np.ndarray               # batch-size-weighted mean of f_B over the epoch's batches (reshuffled: the training set)
     rho: np.ndarray             # rho on the epoch's report batch r_b (or the |B|-weighted mean)
     rho_converged: np.ndarray   # did that eigen-solve converge
     h: np.ndarray               # f + mu_k max(0, rho - K)
@@ -135,17 +135,58 @@ class PrecondRefresh:
         object.__setattr__(self, "every", positive_int(self.every, "PrecondRefresh.every"))
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How :func:`srr_train` draws its batches (give it as ``batch_size=``; an integer ``b`` is
+    ``Sampling(b)``).
+
+    Fields:
+      size: batch size ``>= 1``.
+      draw: ``"reshuffle"`` -- each epoch a permutation cut into batches,
+        ``objective.batches(rng, size)`` (the paper's; default) -- or ``"iid"`` -- every step
+        draws ``size`` indices uniformly *with replacement* from the ``n_samples`` samples
+        (``rng.integers``), so the batches are i.i.d. and independent of the past (the sampling
+        of the stochastic-approximation theorems, proofs/C08 and C09).
+      per_epoch: ``"iid"`` only: steps per epoch (default ``ceil(n_samples / size)``); the
+        epoch is the unit of the learning-rate and ``mu`` schedules and of the end-of-epoch report.
+    """
+
+    size: int = 32
+    draw: str = "reshuffle"
+    per_epoch: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "size", positive_int(self.size, "Sampling.size"))
+        if self.draw not in ("reshuffle", "iid"):
+            raise ValueError(f"Sampling.draw must be 'reshuffle' (epoch permutations) or 'iid' "
+                             f"(uniform with replacement), got {self.draw!r}")
+        if self.per_epoch is not None:
+            if self.draw != "iid":
+                raise ValueError("Sampling.per_epoch needs draw='iid' (a reshuffled epoch is "
+                                 f"one pass over the data), got draw={self.draw!r}")
+            object.__setattr__(self, "per_epoch", positive_int(self.per_epoch, "Sampling.per_epoch"))
+
+    def epoch_batches(self, objective, rng: np.random.Generator) -> list:
+        """One epoch's index batches."""
+        if self.draw == "reshuffle":
+            return list(objective.batches(rng, self.size))
+        n = int(objective.n_samples)
+        steps = self.per_epoch if self.per_epoch is not None else -(-n // self.size)
+        return [rng.integers(n, size=self.size) for _ in range(steps)]
+
+
 def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
               srr: SRRConfig = SRRConfig(),  # noqa: B008 (frozen: an immutable default)
-              optimizer=None, lr=None, epochs: int = 10, batch_size: int = 32,
+              optimizer=None, lr=None, epochs: int = 10, batch_size: int | Sampling = 32,
               precond_refresh: PrecondRefresh | None = None, epoch_end: EpochEnd = EpochEnd(),
               monitor: Monitor = Monitor(), v0=None) -> TrainResult:  # noqa: B008
     """Spectral-radius-regularized stochastic training: Algorithm 2 of SRR_NOTES §6.
 
     For epoch ``k = 0, 1, ...`` (``mu_k = srr.mu_at(k)``):
 
-    1. draw the epoch's batches ``objective.batches(rng, batch_size)`` and a report batch index
-       ``r_b`` (``rng.integers``);
+    1. draw the epoch's batches ``objective.batches(rng, batch_size)`` (or, with
+       ``batch_size=Sampling(b, draw="iid")``, i.i.d. batches drawn with replacement) and a report
+       batch index ``r_b`` (``rng.integers``);
     2. for each batch ``B``: ``g = grad f_B(x)``; ``(rho_B, v)`` = eigen-solve ``srr.eig`` of
        ``H_B(x)`` warm-started from the previous ``v`` (``v_0`` = the generic start, or ``v0``; ``method="power"`` is
        Algorithm 1, with ``alpha``/``precond`` the Alg. 1b update ``v <- normalize(v + alpha P(r))``;
@@ -161,6 +202,9 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
     4. stop early (after ``min_epochs``) when the coefficient of variation of the last
        ``cv_window`` values of ``h`` is ``<= cv_eps`` (off by default, as in the paper).
 
+    With ``srr.eig.tol`` a schedule ``k -> tau_k`` the solve of step ``k`` (counted over the run,
+    from 0) uses ``tau_k``, and the end-of-epoch solves use the next step's ``tau``.
+
     With ``mu = 0`` no eigen-solve is run in step 2 (plain base-optimizer training).
 
     Args:
@@ -174,7 +218,8 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
         optimizer: an :class:`~srtheory.optimizers.Optimizer` (default ``sgd(lr)``).
         lr: the rate or per-epoch schedule of the default ``sgd`` (default ``0.1``; a schedule is
             checked at every epoch); not together with ``optimizer`` (``ValueError``).
-        epochs, batch_size: ``>= 1``.
+        epochs: ``>= 1``.
+        batch_size: ``>= 1``, or a :class:`Sampling` (size and how batches are drawn).
         precond_refresh: :class:`PrecondRefresh` or ``None``.
         epoch_end: :class:`EpochEnd` (report, validation, early stopping).
         monitor: :class:`~srtheory.srr_step.Monitor` (chattering detection, progress).
@@ -187,7 +232,8 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
 
     Raises:
         ValueError: bad options (before any state changes); a learning-rate or ``mu`` schedule
-            that turns negative or non-finite, at that epoch (before its first step).
+            that turns negative or non-finite, at that epoch (before its first step); an
+            eigen-tolerance schedule that is not finite ``> 0``, at that step.
         NotTraceableError: ``objective.loss`` is not written with ``autograd.numpy``.
         NonFiniteLossError: a NaN/inf loss or direction mid-run (``.last_good`` attached).
     """
@@ -218,7 +264,8 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
     K = srr.K
     srr.mu_at(0)
     epochs = positive_int(epochs, "epochs")
-    batch_size = positive_int(batch_size, "batch_size")
+    sampling = batch_size if isinstance(batch_size, Sampling) else Sampling(
+        positive_int(batch_size, "batch_size"))
     if optimizer is not None and lr is not None:
         raise ValueError(f"lr={lr!r} sets the rate of the default sgd optimizer; with optimizer= "
                          "it would be ignored -- give the rate to the optimizer, e.g. "
@@ -238,7 +285,7 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
     epoch = 0
     for epoch in range(epochs):
         mu_k = srr.mu_at(epoch)
-        batches = list(objective.batches(rng, batch_size))
+        batches = sampling.epoch_batches(objective, rng)
         r_b = int(rng.integers(len(batches)))
         skipped_epoch = 0
         for j, batch in enumerate(batches):
@@ -255,7 +302,8 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
                 if precond_refresh is not None and step_no % precond_refresh.every == 0:
                     P = precond_refresh.factory(x.copy(), batch)
                     srr = replace(srr, eig=replace(srr.eig, precond=P))
-                step = _solve_and_step(fb, x, g, v, v0, mu=mu_k, config=srr)
+                step_cfg = srr if not callable(srr.eig.tol) else replace(srr, eig=srr.eig.at(step_no))
+                step = _solve_and_step(fb, x, g, v, v0, mu=mu_k, config=step_cfg)
                 tally.record(step, step_no)
                 skipped_epoch += step.decision.skipped
                 p, v = step.direction, step.next_start
@@ -273,11 +321,14 @@ def srr_train(objective, x0=None, /, *, rng: np.random.Generator,
         f_epoch = 0.0
         for batch in batches:
             f_epoch += len(batch) * float(objective.loss(x, batch))
-        f_epoch /= objective.n_samples
+        n_seen = objective.n_samples if sampling.draw == "reshuffle" else sum(len(b) for b in batches)
+        f_epoch /= n_seen
         if not np.isfinite(f_epoch):
             raise NonFiniteLossError(f"the training loss is not finite at the end of epoch {epoch}",
                                      Checkpoint(x.copy(), state, v.copy(), epoch, len(batches), step_no))
-        rho_end, rho_ok, n_mv = _report_rho(objective, x, v, batches, r_b, srr, end.rho_report)
+        end_cfg = srr if not callable(srr.eig.tol) else replace(srr, eig=srr.eig.at(step_no))
+        rho_end, rho_ok, n_mv = _report_rho(objective, x, v, batches, r_b, end_cfg, end.rho_report,
+                                            n_seen)
         n_hvp_end += n_mv
         hist["f"].append(f_epoch)
         hist["rho"].append(rho_end)
@@ -335,9 +386,10 @@ def _model_size(objective, x0) -> int | None:
     return None
 
 
-def _report_rho(objective, x, v, batches, r_b, srr: SRRConfig, how: str):
+def _report_rho(objective, x, v, batches, r_b, srr: SRRConfig, how: str, n_seen: int):
     """Algorithm 2 step 3's rho: on the report batch ``r_b``, or (``how="mean"``) the
-    ``|B|``-weighted mean over the epoch's batches, each solve warm-started from ``v``.
+    ``|B|``-weighted mean over the epoch's batches (weights ``|B| / n_seen``), each solve
+    warm-started from ``v``.
     Returns ``(rho, all converged, matvecs)``."""
     from srtheory.curvature import hvp_operator
     from srtheory.spectral import eig_solve
@@ -348,7 +400,7 @@ def _report_rho(objective, x, v, batches, r_b, srr: SRRConfig, how: str):
         fb = batch_function(objective.loss, batch)
         eig = eig_solve(hvp_operator(fb, x, method=srr.derivative, eps=srr.eps), v, srr.eig)
         n_mv += eig.n_matvecs
-        weight = len(batch) / objective.n_samples if mean else 1.0
+        weight = len(batch) / n_seen if mean else 1.0
         rho += weight * eig.rho
         ok = ok and eig.converged
     return rho, ok, n_mv

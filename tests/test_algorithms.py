@@ -679,3 +679,103 @@ def test_warm_start_reset_after_a_failed_solve_and_kept_after_a_converged_one(mo
     assert len(calls) == 5 and all(res.converged for _, res in calls)
     for (_, res), (nxt, _) in itertools.pairwise(calls):
         assert np.array_equal(nxt, res.eigvec) and not np.array_equal(nxt, v0)
+
+
+# ------------------------------------------- options of the convergence theorems (C08, C09)
+
+def test_eigen_tolerance_schedule_is_used_step_by_step(monkeypatch):
+    from srtheory import spectral
+
+    tols, real = [], spectral.eig_solve
+
+    def eig_solve(op, v, config):
+        tols.append(config.tol)
+        return real(op, v, config)
+
+    monkeypatch.setattr(spectral, "eig_solve", eig_solve)
+    r = _train(srr=SRRConfig(mu=0.01, eig=EigConfig(tol=lambda k: 1e-3 / (k + 1))), epochs=2)
+    # 4 training solves per epoch, then the report solve with the next step's tau
+    assert tols == [1e-3 / (k + 1) for k in (0, 1, 2, 3, 4, 4, 5, 6, 7, 8)]
+    assert r.n_batches == 8
+    # a constant schedule is the plain tolerance, bit for bit
+    a = _train(srr=SRRConfig(mu=0.01, eig=EigConfig(tol=lambda k: 1e-3)))
+    b = _train(srr=SRRConfig(mu=0.01, eig=EigConfig(tol=1e-3)))
+    assert np.array_equal(a.x, b.x) and a.n_hvp == b.n_hvp
+
+
+@pytest.mark.parametrize("bad", [0.0, float("nan"), -1.0, float("inf")])
+def test_eigen_tolerance_schedule_is_checked_at_the_step_it_fails(bad):
+    # negative control: the schedule turns bad at step 5 (the second epoch's second batch)
+    eig = EigConfig(tol=lambda k: 1e-3 if k < 5 else bad)
+    with pytest.raises(ValueError, match=r"EigConfig\.tol\(5\).*step 5"):
+        _train(srr=SRRConfig(mu=0.01, eig=eig), epochs=2)
+
+
+def test_eig_solve_needs_a_resolved_tolerance():
+    sched = EigConfig(tol=lambda k: 1e-6 * 2.0**-k)
+    from srtheory.spectral import eig_solve
+
+    with pytest.raises(ValueError, match="schedule"):
+        eig_solve(np.diag([1.0, -3.0]), np.ones(2), sched)
+    assert sched.at(3).tol == 1e-6 / 8 and sched.tol_at(3) == 1e-6 / 8
+    plain = EigConfig(tol=1e-4)
+    assert plain.at(7) is plain and plain.tol_at(7) == 1e-4
+    res = eig_solve(np.diag([1.0, -3.0]), np.ones(2), sched.at(0))
+    assert res.converged and abs(res.eigval + 3.0) < 1e-5
+
+
+def _recorded_batches(monkeypatch):
+    from srtheory import regularizer, training
+
+    seen, real = [], regularizer.batch_function
+
+    def batch_function(loss, batch):
+        seen.append(np.array(batch, copy=True))
+        return real(loss, batch)
+
+    monkeypatch.setattr(training, "batch_function", batch_function)
+    return seen
+
+
+def test_iid_sampling_draws_with_replacement_reproducibly(monkeypatch):
+    from srtheory.training import Sampling
+
+    seen = _recorded_batches(monkeypatch)
+    N = MLP.n_samples
+    a = _train(srr=SRRConfig(mu=0.0), batch_size=Sampling(N, draw="iid"), epochs=6, seed=5)
+    batches = seen[::2]  # each epoch: the training step's batch, then the report solve's (the same)
+    assert len(seen) == 12 and all(np.array_equal(x, y) for x, y in zip(seen[::2], seen[1::2]))
+    assert a.n_batches == 6  # ceil(N / N) = 1 step per epoch
+    # a batch of N uniform draws with replacement holds about N (1 - 1/e) distinct samples;
+    # a reshuffled epoch (a permutation) holds all N
+    distinct = np.array([len(np.unique(b)) for b in batches]) / N
+    assert np.all(distinct < 0.8) and abs(distinct.mean() - (1 - np.exp(-1))) < 0.08
+    assert all(b.min() >= 0 and b.max() < N for b in batches)
+    seen.clear()
+    _train(srr=SRRConfig(mu=0.0), batch_size=N, epochs=1)
+    assert len(np.unique(seen[0])) == N  # control: reshuffling never repeats a sample
+    b = _train(srr=SRRConfig(mu=0.0), batch_size=Sampling(N, draw="iid"), epochs=6, seed=5)
+    assert np.array_equal(a.x, b.x)  # reproducible from rng
+
+
+def test_iid_sampling_steps_per_epoch_and_default_is_reshuffling():
+    from srtheory.training import Sampling
+
+    r = _train(batch_size=Sampling(16, draw="iid", per_epoch=3), epochs=2)
+    assert r.n_batches == 6 and r.history.f.shape == (2,)
+    # the default and an explicit Sampling(b) are the old reshuffling, bit for bit
+    a, b = _train(seed=4), _train(seed=4, batch_size=Sampling(16))
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.history.h, b.history.h)
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda S: S(0), "Sampling.size"),
+    (lambda S: S(4, draw="with_replacement"), "Sampling.draw"),
+    (lambda S: S(4, per_epoch=2), "Sampling.per_epoch"),
+    (lambda S: S(4, draw="iid", per_epoch=0), "Sampling.per_epoch"),
+])
+def test_sampling_rejects_bad_options(make, match):
+    from srtheory.training import Sampling
+
+    with pytest.raises(ValueError, match=match):
+        make(Sampling)

@@ -2,10 +2,10 @@
 
 Proof: ``proofs/C09_nonsmooth_convergence.md``; test: ``tests/claims/test_C09_nonsmooth_convergence.py``.
 
-The check writes out the iteration of the theorem with the library's pieces (``curvature.gradient``,
-``spectral.spectral_radius``, ``eigengrad.spectral_radius_grad``), because the options of
-``srr_train`` that the theorem needs (i.i.d. batches, a top-accuracy guarantee) are still being
-added; the library functions are looked up at call time, so a test can plant a broken one.
+The check runs :func:`srtheory.training.srr_train` with the options the theorem needs: i.i.d. batches
+(``Sampling(draw="iid")``, assumption (I)), two-ended Lanczos (``EigConfig(method="spectral_radius")``,
+exact for ``n = 2``: assumption (E)) with a vanishing tolerance schedule ``τ_k``, and a Robbins–Monro
+step (assumption (S)).  ``‖x_k‖`` is recorded through ``EpochEnd.validation`` (two steps per epoch).
 """
 
 from __future__ import annotations
@@ -34,6 +34,29 @@ def _batch_loss(c):
     return f
 
 
+def _objective(c_all):
+    """The ``StochasticObjective`` with one sample per ``c_B``: ``loss(x, batch)`` is the mean of
+    the :func:`_batch_loss` of the batch's samples (repeats count)."""
+    from srtheory.objectives.base import StochasticObjective
+
+    c_all = np.array(c_all, dtype=float)
+    base = _batch_loss(np.zeros(2))
+
+    def loss(x, batch):
+        return base(x) - anp.dot(np.mean(c_all[np.asarray(batch)], axis=0), x)
+
+    return StochasticObjective(
+        name="c09_double_negative", f=lambda x: loss(x, np.arange(len(c_all))), dim=2,
+        x0=np.zeros(2), loss=loss, n_samples=len(c_all),
+    )
+
+
+def _tau(k):
+    """The eigen-tolerance schedule ``τ_k = 10⁻⁶·10/(k + 10) → 0`` (with ``a_k ∝ 1/k`` also
+    ``Σ a_k τ_k < ∞``)."""
+    return 1e-5 / (k + 10.0)
+
+
 def check_C09(*, budget="quick", rng=None, schedule="robbins_monro", code_faithful=False) -> Claim:
     """Claim C09 (proofs/C09_nonsmooth_convergence.md): the stochastic subgradient iteration of SRR
     converges to the Clarke-critical point where the hinge is at its kink and the (negative)
@@ -41,15 +64,20 @@ def check_C09(*, budget="quick", rng=None, schedule="robbins_monro", code_faithf
 
     ``f_B`` as in :func:`_batch_loss` with 8 batches (``c_B`` = ``c̄`` + noise, ``‖c̄‖ = 0.2``),
     ``μ = 0.5``, ``K = 1`` (``ρ(0) = 1 = K``): 0 is the unique Clarke-critical point of ``h̃``
-    within radius 0.1.  Each step draws a batch i.i.d., solves ``spectral_radius(method="lanczos")``
-    from a fresh Gaussian start (exact here, ``n = 2``: assumption (E)), and moves along
-    ``∇f_B + μ·1[ρ̂ > K]·spectral_radius_grad``.  ``a_k = 0.5/(k + 10)``; 6 trajectories (quick)
-    from ``U[−0.15, 0.15]²``, ``T = 320`` steps.  Observed: median over trajectories of
-    ``G(T)/G(T/8)``, ``G(t)`` the mean of ``‖x_k‖`` over ``k ∈ (t/2, t]``; bound 0.5; also the
-    terminal median ``G(T) ≤ 0.02``.  Controls: ``schedule="constant"`` (``a = 0.05``: noise floor)
-    and ``code_faithful=True`` (the authors' dropped ``sign(λ*)``: the penalty pushes away).
+    within radius 0.1.  Runs :func:`srtheory.training.srr_train`: every step draws a batch i.i.d.
+    (``Sampling(1, draw="iid", per_epoch=2)``), solves ``EigConfig(method="spectral_radius")``
+    (two-ended Lanczos, exact for ``n = 2``: assumption (E)) with tolerance ``τ_k`` (:func:`_tau`),
+    and moves along ``∇f_B + μ·1[ρ̂ > K]·s∇³f_B[v̂, v̂, ·]`` with ``a_k = 0.5/(k + 10)`` (``k`` the
+    step count at the start of the 2-step epoch; ``‖x_k‖`` recorded at each epoch's end).  4
+    trajectories (quick) from ``U[−0.15, 0.15]²``, ``T = 320`` steps.  Observed: median over
+    trajectories of ``G(T)/G(T/8)``, ``G(t)`` the mean of ``‖x_k‖`` over ``k ∈ (t/2, t]``; bound
+    0.5; also the terminal median ``G(T) ≤ 0.02``.  Controls: ``schedule="constant"`` (``a = 0.05``:
+    noise floor) and ``code_faithful=True`` (the authors' dropped ``sign(λ*)``: the penalty pushes
+    away).
     """
-    from srtheory import curvature, eigengrad, spectral
+    from srtheory.spectral import EigConfig
+    from srtheory.srr_step import Monitor, NonFiniteLossError, SRRConfig
+    from srtheory.training import EpochEnd, Sampling, srr_train
 
     t0 = time.perf_counter()
     deep = _budget(budget)
@@ -58,39 +86,46 @@ def check_C09(*, budget="quick", rng=None, schedule="robbins_monro", code_faithf
     if not isinstance(code_faithful, (bool, np.bool_)):
         raise ValueError(f"code_faithful must be True or False, got {code_faithful!r}")  # noqa: TRY004 (contract: ValueError)
     mu, K, n_batches = 0.5, 1.0, 8
-    m, T = (16, 1200) if deep else (6, 320)
+    m, T = (16, 1200) if deep else (4, 320)
     c_bar = np.array([0.12, -0.16])  # ‖c̄‖ = 0.2 < μ
     noise = rng.standard_normal((n_batches, 2))
     noise -= noise.mean(axis=0)
-    c_all = c_bar + 0.3 * noise
-    losses = [_batch_loss(c) for c in c_all]
+    objective = _objective(c_bar + 0.3 * noise)
 
-    def step_size(k):
+    per = 2  # steps per epoch: ``‖x_k‖`` is recorded, and ``a_k`` set, at the epoch's start
+
+    def step_size(epoch):
+        k = per * epoch  # the step count at the epoch's start: a_k = 0.5/(k + 10), piecewise
         return 0.5 / (k + 10.0) if schedule == "robbins_monro" else 0.05
 
-    dists = np.empty((m, T))
-    hinge_active = kinks = 0
+    srr = SRRConfig(mu=mu, K=K, eig=EigConfig(method="spectral_radius", tol=_tau),
+                    code_faithful=bool(code_faithful))
+    sampling = Sampling(1, draw="iid", per_epoch=per)  # assumption (I)
+    E = T // per  # epochs; the statistic's windows are in epochs, the same fractions of the run
+    dists = np.full((m, E), np.inf)
+    hinge_active = kinks = skipped = steps = 0
     for i in range(m):
-        x = rng.uniform(-0.15, 0.15, size=2)
-        for k in range(T):
-            fb = losses[int(rng.integers(n_batches))]  # i.i.d. batch (assumption (I))
-            d = np.asarray(curvature.gradient(fb, x), dtype=float)
-            eig = spectral.spectral_radius(
-                curvature.hvp_operator(fb, x), rng.standard_normal(2), method="lanczos", tol=1e-12
-            )
-            if eig.rho > K:
-                hinge_active += 1
-                d = d + mu * eigengrad.spectral_radius_grad(
-                    fb, x, eig, code_faithful=bool(code_faithful)
-                )
-            x = x - step_size(k) * d
-            if not np.all(np.isfinite(x)) or np.linalg.norm(x) > 1e3:
-                dists[i, k:] = np.inf
-                break
-            dists[i, k] = float(np.linalg.norm(x))
-            kinks += int(abs(eig.rho - K) < 1e-2)
-    G_T = dists[:, T // 2 :].mean(axis=1)
-    G_8 = dists[:, T // 16 : T // 8].mean(axis=1)
+        x0 = rng.uniform(-0.15, 0.15, size=2)
+        norms: list[float] = []
+
+        def record(x, norms=norms):
+            norms.append(float(np.linalg.norm(x)))
+            return norms[-1]
+
+        try:
+            res = srr_train(objective, x0, rng=rng, srr=srr, lr=step_size, epochs=E,
+                            batch_size=sampling, epoch_end=EpochEnd(validation=record),
+                            monitor=Monitor(warn=False))
+        except NonFiniteLossError:
+            continue  # diverged: the trajectory's distances stay inf
+        dists[i, : len(norms)] = norms
+        hinge_active += res.n_active
+        skipped += res.n_skipped
+        steps += res.n_batches
+        kinks += int(np.sum(np.abs(res.history.rho - K) < 1e-2))
+    steps = max(steps, 1)
+    G_T = dists[:, E // 2 :].mean(axis=1)
+    G_8 = dists[:, E // 16 : E // 8].mean(axis=1)
     with np.errstate(invalid="ignore"):
         ratios = np.where(np.isfinite(G_T), G_T / G_8, np.inf)
     observed = float(np.median(ratios))
@@ -102,8 +137,9 @@ def check_C09(*, budget="quick", rng=None, schedule="robbins_monro", code_faithf
         "code_faithful": bool(code_faithful),
         "median_terminal_distance": terminal,
         "max_terminal_distance": float(np.max(G_T)),
-        "hinge_active_fraction": hinge_active / (m * T),
-        "near_kink_fraction": kinks / (m * T),
+        "hinge_active_fraction": hinge_active / steps,
+        "near_kink_fraction": kinks / max(steps // per, 1),
+        "skipped_fraction": skipped / steps,
         "worst_ratio": float(np.max(ratios)),
     }
     ok = terminal <= 0.02

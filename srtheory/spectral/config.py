@@ -9,7 +9,7 @@ backends; :func:`eig_solve` is the single dispatch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from srtheory._validation import positive, positive_int
@@ -34,7 +34,10 @@ class EigConfig:
         Algorithm 1b); ``"lanczos"`` -- :func:`~srtheory.spectral.lanczos` for the
         largest-magnitude pair; ``"spectral_radius"`` -- :func:`~srtheory.spectral.spectral_radius`
         (Lanczos for both extremes, ``+-rho`` ties).
-      tol: stopping tolerance ``epsilon_p`` (paper default ``1e-3``), ``> 0``.
+      tol: stopping tolerance ``epsilon_p`` (paper default ``1e-3``), ``> 0``; or a schedule
+        ``k -> tau_k`` over the SRR steps (:func:`~srtheory.training.srr_train` solves step ``k``
+        with ``tau_k``, checked finite ``> 0`` at every use: :meth:`tol_at`, :meth:`at`).
+        :func:`eig_solve` itself takes a number: resolve a schedule with :meth:`at` first.
       max_iter: iteration budget ``M_p`` per solve, ``>= 1`` (default 100).
       criteria: ``"paper"`` (the three tests of Algorithm 1 step 2.6) or ``"residual"``
         (``||r|| <= tol |lambda|``); power iteration only.
@@ -58,7 +61,8 @@ class EigConfig:
     def __post_init__(self):
         if self.method not in EIG_METHODS:
             raise ValueError(f"EigConfig.method must be one of {EIG_METHODS}, got {self.method!r}")
-        object.__setattr__(self, "tol", positive(self.tol, "EigConfig.tol"))
+        if not callable(self.tol):
+            object.__setattr__(self, "tol", positive(self.tol, "EigConfig.tol"))
         object.__setattr__(self, "max_iter", positive_int(self.max_iter, "EigConfig.max_iter"))
         if self.criteria not in ("paper", "residual"):
             raise ValueError(
@@ -88,6 +92,21 @@ class EigConfig:
                 )
 
 
+    def tol_at(self, k: int) -> float:
+        """The tolerance of the solve at step ``k``: ``tol``, or the schedule's ``tol(k)`` checked
+        finite ``> 0`` (``ValueError`` naming the step)."""
+        if callable(self.tol):
+            return positive(self.tol(k), f"EigConfig.tol({k}) (the tolerance schedule at step {k})")
+        return self.tol
+
+    def at(self, k: int) -> EigConfig:
+        """This configuration with ``tol`` fixed to :meth:`tol_at` ``(k)`` (itself when ``tol`` is a
+        number)."""
+        if not callable(self.tol):
+            return self
+        return replace(self, tol=self.tol_at(k))
+
+
 def eig_solve(matvec, v0, config: EigConfig, /) -> EigResult:
     """Run the eigen-solve that ``config`` names from the warm start ``v0`` (Alg. 2 step 2.2).
 
@@ -103,6 +122,9 @@ def eig_solve(matvec, v0, config: EigConfig, /) -> EigResult:
     """
     if not isinstance(config, EigConfig):
         raise ValueError(f"config must be an EigConfig, got {type(config).__name__}")
+    if callable(config.tol):
+        raise ValueError("EigConfig.tol is a schedule k -> tau_k; eig_solve needs a number: "  # noqa: TRY004
+                         "pass config.at(k), the configuration of step k")
     if config.method == "power":
         return power_iteration(
             matvec,
