@@ -15,7 +15,6 @@ import scipy.linalg
 
 from srtheory.spectral._common import (
     _EPS,
-    generic_start,
     _TINY,
     _checked_pair,
     _Counted,
@@ -23,6 +22,7 @@ from srtheory.spectral._common import (
     _result,
     _setup,
     _start_probe,
+    generic_start,
 )
 from srtheory.spectral.result import EigResult
 

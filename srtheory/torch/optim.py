@@ -137,6 +137,13 @@ from srtheory.torch.curvature import _hv_from_graph, _third_from_hv
 
 __all__ = ["SRR", "SRRConfig", "SRRCounters", "SRRStepInfo"]
 
+# the two closure contracts, named by every error about a closure
+_CLOSURE_STYLES = (
+    "The two closure styles: derivative='fd' -- `def closure(): opt.zero_grad(); "
+    "loss = criterion(model(x), y); loss.backward(); return loss`; derivative='exact' -- "
+    "`def closure(): return criterion(model(x), y)` (no backward)"
+)
+
 
 class SRRCounters(NamedTuple):
     """Running totals of an :class:`SRR` optimizer (``opt.counters``)."""
@@ -413,10 +420,7 @@ class SRR(torch.optim.Optimizer):
             if all(g is None for g in grads):
                 raise RuntimeError(
                     "SRR(derivative='fd'): the closure left no gradients: it must call "
-                    "loss.backward().  The two closure styles: derivative='fd' -- "
-                    "`def closure(): opt.zero_grad(); loss = criterion(model(x), y); "
-                    "loss.backward(); return loss`; derivative='exact' -- "
-                    "`def closure(): return criterion(model(x), y)` (no backward)"
+                    f"loss.backward().  {_CLOSURE_STYLES}"
                 )
             self._check_loss_value(loss, "at w")
             if mu > 0.0:
@@ -546,10 +550,7 @@ class SRR(torch.optim.Optimizer):
             if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
                 raise RuntimeError(
                     "SRR(derivative='exact') needs the closure to return the loss tensor with its "
-                    f"graph (got {type(loss).__name__} without grad).  The two closure styles: "
-                    "derivative='exact' -- `def closure(): return criterion(model(x), y)`; "
-                    "derivative='fd' -- `def closure(): opt.zero_grad(); loss = "
-                    "criterion(model(x), y); loss.backward(); return loss`"
+                    f"graph (got {type(loss).__name__} without grad).  {_CLOSURE_STYLES}"
                 )
             self._check_loss_value(loss, "at w")
             if mu > 0.0:

@@ -109,8 +109,8 @@ def eigsh_comparison(seed: int = 0) -> list[dict]:
 
 def eigsh_markdown(rows) -> str:
     lines = [
-        "| model (parameters) | dtype | eigsh (k=1) matvecs | lanczos matvecs (× eigsh) | "
-        "rel. error | conv. | spectral_radius matvecs (× eigsh) | rel. error | conv. |",
+        ("| model (parameters) | dtype | eigsh (k=1) matvecs | lanczos matvecs (× eigsh) | "
+         "rel. error | conv. | spectral_radius matvecs (× eigsh) | rel. error | conv. |"),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
