@@ -32,6 +32,9 @@ SOLVERS = {
     "sr_lanczos": lambda A, v0, be=None, **kw: _be(be).spectral_radius(
         A, v0, method="lanczos", tol=_be(be).tol(1e-8), **kw
     ),
+    "sr_lanczos_both": lambda A, v0, be=None, **kw: _be(be).spectral_radius(
+        A, v0, method="lanczos", tol=_be(be).tol(1e-8), both_ends=True, **kw
+    ),
     "sr_power": lambda A, v0, be=None, **kw: _be(be).spectral_radius(
         A, v0, method="power", tol=_be(be).tol(1e-8), **kw
     ),
@@ -167,6 +170,11 @@ def test_solvers_agree_with_eigh(solver, be, p):
         ends = ((res.lambda_max, true[-1], true[-2 if true.size > 1 else -1]),
                 (res.lambda_min, true[0], true[1 if true.size > 1 else 0]))
         for est, t, t_next in ends:
+            if solver == "sr_lanczos" and abs(est) < res.rho * (1 - 10 * tol):
+                # the non-dominant end, only certified separated from +-rho (both_ends=False):
+                # a Ritz value, inside the spectrum (interlacing), below rho in magnitude
+                assert true[0] - ROUND * rho <= est <= true[-1] + ROUND * rho
+                continue
             # in float64 the end is resolved to the tolerance; at float32's tol (1.2e-4) an end
             # with a neighbour closer than the residual resolves may come out as a mix of the two
             # (seen: 0.48726 for 0.48855 next to 0.4823): within the gap to the neighbour
@@ -740,3 +748,31 @@ def test_degenerate_alg1b_step_stops_unconverged(kind, lam_sign):
     assert np.allclose(res.eigvec, v, rtol=0, atol=1e-15)
     lam = v0 @ A @ v0 / 9.0
     assert abs(res.eigval - lam) < 1e-14 and np.isfinite(res.residual) and res.residual > 0.1
+
+
+@pytest.mark.parametrize("be", BACKENDS)
+def test_spectral_radius_stops_once_the_other_end_is_separated(be, rng):
+    """Lanczos for rho stops when the dominant end is resolved and the other end's Ritz interval
+    cannot reach +-rho; the other end is then a Ritz value inside the spectrum.  both_ends=True
+    resolves it too, at a cost; at a near tie the separation test cannot pass, so the other end
+    is resolved either way (the control)."""
+    n = 300
+    dense = np.sort(rng.uniform(-0.6, 0.55, n - 1))  # the bottom end sits in a dense part
+    A, _ = planted_symmetric(np.concatenate([[1.0], dense]), rng)
+    v0 = rng.standard_normal(n)
+    tol = be.tol(1e-8)
+    fast = be.spectral_radius(A, v0, tol=tol)
+    both = be.spectral_radius(A, v0, tol=tol, both_ends=True)
+    assert fast.converged and both.converged
+    assert fast.n_matvecs < both.n_matvecs
+    for res in (fast, both):
+        assert abs(res.rho - 1.0) <= res.residual + be.round and not res.tie
+    assert dense[0] - be.round <= fast.lambda_min < 1.0 - fast.residual  # interlacing, separated
+    assert abs(both.lambda_min - dense[0]) <= 10 * tol + be.round
+    # control: a near tie (-(1 - 1e-5)) cannot be separated at this tolerance -> resolved
+    near = np.concatenate([[1.0, -(1.0 - 1e-5)], dense[:-1]])
+    B, _ = planted_symmetric(near, rng)
+    res = be.spectral_radius(B, v0, tol=tol)
+    # (float32's tol 3.5e-4 cannot tell a gap of 1e-5 from a tie: the flag may be set there)
+    assert res.converged and (not res.tie or be.dtype == "float32")
+    assert abs(res.lambda_min + (1.0 - 1e-5)) <= 10 * tol + be.round

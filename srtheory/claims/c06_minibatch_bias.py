@@ -26,7 +26,10 @@ def _library_rho(loss, x, batch, functional):
 
     fb = regularizer.batch_function(loss, batch)
     eig = spectral.spectral_radius(
-        curvature.hvp_operator(fb, x), regularizer.generic_start(x.size), tol=_EIG_TOL
+        curvature.hvp_operator(fb, x),
+        regularizer.generic_start(x.size),
+        tol=_EIG_TOL,
+        both_ends=functional == "lambda_min",  # the control needs the other end resolved too
     )
     value = eig.rho if functional == "rho" else eig.lambda_min
     return float(value), bool(eig.converged)

@@ -55,7 +55,7 @@ def main(args) -> int:
     v0 = np.ones(n) / np.sqrt(n)  # the paper's deterministic start v0 = 1/sqrt(n)
 
     t0 = time.perf_counter()
-    lz = spectral_radius(matvec, v0, method="lanczos", tol=args.tol)
+    lz = spectral_radius(matvec, v0, method="lanczos", tol=args.tol, both_ends=True)
     t_lz = time.perf_counter() - t0
     t0 = time.perf_counter()
     pw = power_iteration(matvec, v0, tol=1e-3, max_iter=1000)

@@ -2,7 +2,8 @@
 
 :func:`lanczos` returns one extreme eigenpair (largest magnitude, largest or smallest).  The run
 itself (``_lanczos_run``) also serves :func:`srtheory.spectral.spectral_radius`, which stops it
-only when both extreme Ritz pairs pass the test.  Written once for NumPy arrays and torch tensors
+only when the dominant extreme Ritz pair passes the test and the other one passes it too or is
+separated from ``+-rho``.  Written once for NumPy arrays and torch tensors
 (:mod:`srtheory.backend`); the small tridiagonal problem is solved on the host in float64.
 """
 
@@ -148,7 +149,9 @@ class _LanczosRun(NamedTuple):
     n_iter: int
 
 
-def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends, diag: _Diagnosis) -> _LanczosRun:
+def _lanczos_run(
+    mv: _Counted, v, tol, max_iter, *, ends, diag: _Diagnosis, both_ends: bool = True
+) -> _LanczosRun:
     """Lanczos with full reorthogonalisation until every end in ``ends`` passes its test.
 
     ``converged`` holds only when every recomputed residual passes ``tol`` (relative to ``|theta|``
@@ -157,6 +160,13 @@ def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends, diag: _Diagnosis) -> _
     an answer by itself (a noisy or asymmetric operator leaves a large residual there).  The run
     also stops, unconverged, when a recomputed residual fails and has not halved since the last
     recomputation: the operator's accuracy floor is above ``tol``.
+
+    Two ends with ``both_ends=False`` (the spectral radius): the dominant end ``d`` (larger
+    ``|theta|``) must pass ``r_d <= tol * rho``; the other end ``o`` either passes the same test or
+    is *separated*: ``|theta_o| + r_o < |theta_d| - r_d``, so that its Ritz interval cannot reach
+    ``+-rho`` (no tie, no change of sign of the dominant eigenvalue).  A separated end is returned
+    as its Ritz pair with the Ritz residual estimate ``r_o`` (no matvec spent on it); only the
+    pairs the answer depends on are recomputed.
     """
     ops = mv.ops
     n = mv.n
@@ -225,14 +235,26 @@ def _lanczos_run(mv: _Counted, v, tol, max_iter, *, ends, diag: _Diagnosis) -> _
                     theta[j]
                 )
         else:
-            ok = all(ritz_res[j] <= tol * max(rho_est, _TINY) for j in idx)
+            thr = tol * max(rho_est, _TINY)
+            jd, jo = idx if abs(theta[idx[0]]) >= abs(theta[idx[1]]) else idx[::-1]
+            separated = not both_ends and (
+                abs(theta[jo]) + ritz_res[jo] < abs(theta[jd]) - ritz_res[jd]
+            )
+            ok = ritz_res[jd] <= thr and (separated or ritz_res[jo] <= thr)
         if ok or exact or k + 1 == m:
-            pairs = tuple(_checked_pair(ops, mv, ops.basis_combine(Q, k + 1, S[:, j])) for j in idx)
+            checked = [j for j in idx if len(ends) == 1 or not separated or j == jd]
+            pairs = tuple(
+                _checked_pair(ops, mv, ops.basis_combine(Q, k + 1, S[:, j]))
+                if j in checked
+                else (ops.normalize(ops.basis_combine(Q, k + 1, S[:, j])), theta[j], ritz_res[j])
+                for j in idx
+            )
+            tested = [p for p, j in zip(pairs, idx) if j in checked]
             scale = max(max(abs(p[1]) for p in pairs), _TINY)
-            rel = max(p[2] / (max(abs(p[1]), _TINY) if len(ends) == 1 else scale) for p in pairs)
+            rel = max(p[2] / (max(abs(p[1]), _TINY) if len(ends) == 1 else scale) for p in tested)
             good = rel <= tol
             if exact and not good:
-                good = max(p[2] for p in pairs) <= 10 * n * eps * max(anorm, _TINY)
+                good = max(p[2] for p in tested) <= 10 * n * eps * max(anorm, _TINY)
                 if not good:
                     diag.notes.append(
                         "the Krylov space is exhausted (k = n) or invariant, but the recomputed "

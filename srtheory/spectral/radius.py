@@ -1,7 +1,7 @@
 """The spectral radius with both extremes of the spectrum and detection of a ``+-rho`` tie.
 
-:func:`spectral_radius` runs Lanczos (:mod:`srtheory.spectral.krylov`) until both extremes are
-resolved, or power iteration with a Rayleigh--Ritz step on the last two iterates (``_power_rr``,
+:func:`spectral_radius` runs Lanczos (:mod:`srtheory.spectral.krylov`) until the dominant extreme
+is resolved and the other is resolved or separated from ``+-rho``, or power iteration with a Rayleigh--Ritz step on the last two iterates (``_power_rr``,
 ``_rayleigh_ritz2``), which resolves the tie that plain power iteration cannot.  Written once
 for NumPy arrays and torch tensors (:mod:`srtheory.backend`).
 """
@@ -37,15 +37,22 @@ def spectral_radius(
     tol: float | None = None,
     max_iter: int | None = None,
     check_symmetry: bool = True,
+    both_ends: bool = False,
 ) -> EigResult:
     r"""Spectral radius ``rho(A) = max(|lambda_max|, |lambda_min|)`` with both extremes and ties.
 
     The quantity ``rho_B`` that Algorithm 1 of SRR_NOTES §6 returns (step 3) and the penalty
     ``max(0, rho - K)`` of §4 uses, computed so that both ends of the spectrum are resolved:
 
-    * ``method="lanczos"``: one Lanczos run (full reorthogonalisation) stopped when *both* extreme
-      Ritz pairs have ``|beta_k s_kj| <= tol * rho``; both residuals are then recomputed
-      (2 extra matvecs).
+    * ``method="lanczos"``: one Lanczos run (full reorthogonalisation) stopped when the dominant
+      extreme Ritz pair ``d`` (larger ``|theta|``) has ``r_d = |beta_k s_kd| <= tol * rho`` and the
+      other extreme ``o`` either passes the same test or is *separated* from ``+-rho``:
+      ``|theta_o| + r_o < |theta_d| - r_d`` (its Ritz interval cannot reach the dominant
+      magnitude, so there is no tie and the sign of the dominant eigenvalue is decided).  The
+      dominant residual is then recomputed (1 extra matvec; 2 when the other end had to be
+      resolved too).  A separated end is reported as its Ritz value with its Ritz residual
+      estimate; ``both_ends=True`` resolves it to ``tol * rho`` as well (about as many steps
+      again when that end converges slowly).
     * ``method="power"``: power iteration ``v <- A v/||A v||``, with a Rayleigh--Ritz step on
       ``span{v_{k-1}, v_k} = span{v_{k-1}, A v_{k-1}}`` (free: both products are known).  At a
       ``+-rho`` tie plain power iteration never converges -- the iterate alternates between
@@ -57,8 +64,10 @@ def spectral_radius(
 
     ``tie`` is set when ``lambda_max > 0 > lambda_min`` and the magnitudes agree within what the
     residuals certify: ``| |lambda_max| - |lambda_min| | <= r_max + r_min + 100 eps rho``.  Then
-    ``eigval = +rho`` (the positive member).  ``converged`` means both extremes met
-    ``residual <= tol * rho`` (or, for Lanczos, the Krylov space became invariant).
+    ``eigval = +rho`` (the positive member).  ``converged`` means the recomputed residual of the
+    returned pair met ``residual <= tol * rho`` (an invariant Krylov space: within rounding of
+    zero) and the other extreme was resolved or separated as above (power iteration, and Lanczos
+    with ``both_ends=True``: both extremes met the test).
 
     Args:
       matvec: ``v -> A v`` for symmetric ``A`` (or a dense symmetric matrix).
@@ -67,6 +76,10 @@ def spectral_radius(
       tol: relative residual tolerance ``> 0``, relative to ``rho``; default ``None``: 1e-8 in
         float64 and ``sqrt(eps)`` below (3.5e-4 in float32).
       max_iter: Lanczos steps (default 300, capped at n) or power steps per run (default 10000).
+      both_ends: Lanczos only: also resolve the non-dominant extreme to ``tol * rho`` (default
+        False: it is only certified to be separated from ``+-rho``; its value in
+        ``lambda_max`` / ``lambda_min`` is then a Ritz value, accurate to about its Ritz
+        residual).  Power iteration always resolves both.
       check_symmetry: the free symmetry probe of :func:`lanczos` / :func:`power_iteration`
         (``EigResult.asymmetry``; an asymmetric operator gives ``converged=False`` and a note).
 
@@ -101,7 +114,9 @@ def spectral_radius(
     mv, v, tol, max_iter, ops = _setup(matvec, v0, tol, max_iter, float64_tol=1e-8)
     diag = _Diagnosis(check_symmetry)
     if method == "lanczos":
-        run = _lanczos_run(mv, v, tol, max_iter, ends=("LA", "SA"), diag=diag)
+        run = _lanczos_run(
+            mv, v, tol, max_iter, ends=("LA", "SA"), diag=diag, both_ends=bool(both_ends)
+        )
         top, bottom = run.pairs
         converged, n_mv, n_iter = run.converged, run.n_mv, run.n_iter
         rho = max(abs(top[1]), abs(bottom[1]))

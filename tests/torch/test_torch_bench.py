@@ -214,8 +214,9 @@ def test_bench_relu_batchnorm_resnet_rows(tmp_path, monkeypatch):
 def test_default_solves_against_eigsh_meet_the_matvec_targets():
     """The benchmark's eigsh table (srtheory.torch.bench.eigsh): on the same operators, the
     default solves converge at the dtype's accuracy and use at most 1.5x eigsh's matvecs in
-    float32 (before the dtype-derived tolerances: 9-24x, flag False) and, for Lanczos, at most as
-    many in float64.  Matvec counts, not times: deterministic."""
+    float32 (before the dtype-derived tolerances: 9-24x, flag False) and at most as many in
+    float64 (spectral_radius before it stopped on a separated other end: 0.98-2.10x).  Matvec
+    counts, not times: deterministic."""
     from srtheory.torch.bench.eigsh import eigsh_comparison, eigsh_markdown
 
     rows = eigsh_comparison(0)
@@ -227,5 +228,5 @@ def test_default_solves_against_eigsh_meet_the_matvec_targets():
             assert lz["ratio"] <= 1.5 and sr["ratio"] <= 1.5, r
             assert lz["err"] <= 1e-6 and sr["err"] <= 1e-6, r
         else:
-            assert lz["ratio"] <= 1.0, r
+            assert lz["ratio"] <= 1.0 and sr["ratio"] <= 1.0, r
             assert lz["err"] <= 1e-12 and sr["err"] <= 1e-12, r

@@ -33,6 +33,8 @@ def test_solvers_find_planted_eigenpair(kind, solver, rng):
     A, Q = _planted(eigs, rng)
     v0 = torch.tensor(rng.standard_normal(A.shape[0]))
     kw = dict(tol=1e-10, criteria="residual") if solver == "power_iteration" else dict(tol=1e-10)
+    if solver == "spectral_radius":
+        kw["both_ends"] = True  # the other end resolved too (by default only separated)
     res = getattr(ts, solver)(lambda x: A @ x, v0, **kw)
     assert res.converged
     assert res.eigval == pytest.approx(eigs[0], rel=1e-9)
@@ -49,6 +51,13 @@ def test_solvers_find_planted_eigenpair(kind, solver, rng):
         assert res.lambda_max == pytest.approx(max(eigs), rel=1e-8)
         assert res.lambda_min == pytest.approx(min(eigs), rel=1e-8)
         assert not res.tie
+        # default: the non-dominant end is a Ritz value inside the spectrum, below rho, and
+        # the answer for rho is the same
+        fast = ts.spectral_radius(lambda x: A @ x, v0, tol=1e-10)
+        assert fast.converged and fast.eigval == pytest.approx(eigs[0], rel=1e-9)
+        assert min(eigs) - EXACT <= fast.lambda_min <= fast.lambda_max <= max(eigs) + EXACT
+        assert max(abs(fast.lambda_min), abs(fast.lambda_max)) == fast.rho
+        assert fast.n_matvecs <= res.n_matvecs
 
 
 @pytest.mark.parametrize("method", ["lanczos", "power"])
