@@ -21,9 +21,9 @@ C04    warm start: iteration count from Davis-Kahan                ``path="cross
 C05    third-order finite differences: ε²/12·M₅ + 4η/ε²            ``smooth=False``
 C06    minibatch bias 0 ≤ E ρ(H_B) − ρ(H) ≤ √(tr Cov H_B)          ``functional="lambda_min"``
 C07    descent lemma for a ≤ 1/L                                   ``step_factor=2.5``
-C08    almost-sure convergence of SRR-SGD                          ``schedule="constant"``,
-                                                                   ``eigen_error="constant"``,
-                                                                   ``schedule="inverse_sqrt"``
+C08    almost-sure convergence of SRR-SGD where h is smooth        ``schedule="constant"``,
+       (srr_train; hinge active, uniform gap)                      ``eig_tol="fixed"``,
+                                                                   ``code_faithful=True``
 C09    nonsmooth SRR-SGD: Clarke-critical limit points (definable  ``schedule="constant"``,
        f, i.i.d. batches, top-eigenvalue error → 0)                 ``code_faithful=True``
 C10    gap-free ρ: ‖Av‖ of power iteration (power on A²),           ``start="ones"``,
@@ -53,7 +53,6 @@ from srtheory.claims.c04_warm_start import check_C04
 from srtheory.claims.c05_finite_differences import check_C05
 from srtheory.claims.c06_minibatch_bias import check_C06
 from srtheory.claims.c07_descent import check_C07
-from srtheory.claims.c08_as_convergence import _c08_run as _c08_run
 from srtheory.claims.c08_as_convergence import check_C08
 from srtheory.claims.c09_nonsmooth_convergence import check_C09
 from srtheory.claims.c10_gap_free_radius import check_C10

@@ -66,7 +66,8 @@ _STATEMENTS = {
     "slopes +2 and −2; also at the default step",
     "C06": "minibatch bias: 0 ≤ E ρ(H_B) − ρ(H) ≤ √((N−b)/((N−1)b)·σ²_F), non-increasing in b",
     "C07": "descent lemma: a ≤ 1/L ⇒ h(x − a∇h) ≤ h(x) − a(1 − La/2)‖∇h‖² ≤ h(x) − (a/2)‖∇h‖²",
-    "C08": "SRR-SGD, Σa=∞, Σa²<∞, unbiased noise, Σa‖e‖<∞: h(x_k) converges and ∇h(x_k) → 0 a.s.",
+    "C08": "SRR-SGD where h is smooth on the region visited (simple top eigenvalue with a gap, hinge of "
+    "constant sign), Σa=∞, Σa²<∞, unbiased noise, Σa‖e‖<∞: h(x_k) converges and ∇h(x_k) → 0 a.s.",
     "C09": "nonsmooth SRR-SGD on h = f + μE_B(ρ(H_B) − K)₊ (definable f, i.i.d. batches, Σa=∞, "
     "Σa²<∞, top-eigenvalue error → 0): limit points Clarke-critical, h(x_k) converges a.s.",
     "C10": "gap-free ρ: ρ̂ = ‖Av‖ after k power steps, P[(ρ²−ρ̂²)/ρ² ≥ η] ≤ √(2(n−1)/(πkη))(1−η)^{k/2}; "
@@ -106,7 +107,8 @@ _ASSUMPTIONS = {
     "C05": "f ∈ C⁵ on the segment, ‖∇⁵f[v⁴,·]‖ ≤ M₅; ‖∇²f‖ ≤ L near it; gradient rounding ≤ η",
     "C06": "H_B the mean of a uniform batch (E H_B = H); ρ = ‖·‖₂ convex",
     "C07": "∇h L-Lipschitz on the segment; 0 < a ≤ 1/L",
-    "C08": "h ≥ h_inf, ∇h L-Lipschitz; Σa=∞, Σa²<∞; E[w|F]=0, E‖w‖²≤A+B‖∇h‖²; "
+    "C08": "h ≥ h_inf, ∇h L-Lipschitz on a convex X holding the iterates (SRR: top eigenvalue simple "
+    "with gap ≥ g and ρ − K of one sign on X); Σa=∞, Σa²<∞; E[w|F]=0, E‖w‖²≤A+B‖∇h‖²; "
     "Σa_k‖e_k‖<∞, ‖e_k‖ bounded",
     "C09": "f_B ∈ C³ definable (o-minimal); batches i.i.d. uniform; Σa=∞, Σa²<∞; iterates bounded; "
     "max_B E[min(1, η_k(B)) | F_k] → 0 for the top-eigenvalue error η_k(B) (failed solve: η = ρ)",

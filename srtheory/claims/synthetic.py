@@ -1,7 +1,7 @@
 """Synthetic non-convex objectives with closed-form derivatives: the claim checks' ground truth.
 
 :class:`CubicSine` (planted Hessian spectrum at 0, bounded fifth derivative; Claims C01, C05) and
-:class:`RotatedSeparable` (exact spectra and gradient-Lipschitz constant; Claims C07, C08).
+:class:`RotatedSeparable` (exact spectra and gradient-Lipschitz constant; Claim C07).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class RotatedSeparable:
     ``w_j > γ``: non-convex).  If ``w₁(1 − c) > max_j (w_j + γ)`` the top eigenvalue is simple
     everywhere, so ``ρ(x) = w₁(1 − c cos y₁)`` is C^∞ with ``∇ρ = w₁ c sin(y₁) q₁``, and
     ``h = f + μ(ρ − K)`` (for ``K < w₁(1 − c)``) has the exact global gradient-Lipschitz constant
-    ``L_h = max(w₁(1 + c|μ − 1|), max_j (w_j + γ))`` (Claims C07, C08).
+    ``L_h = max(w₁(1 + c|μ − 1|), max_j (w_j + γ))`` (Claim C07).
     """
 
     Q: np.ndarray
@@ -178,7 +178,7 @@ def make_separable(
     n: int, rng: np.random.Generator, /, *, w1=4.0, c=0.3, gamma=0.5, w_range=(0.8, 1.5)
 ):
     """A :class:`RotatedSeparable` (random ``Q``, weights ``w_j ∈ w_range``, phases ``p_j``) whose top
-    eigenvalue is simple everywhere -- the objective of Claims C07 and C08."""
+    eigenvalue is simple everywhere -- the objective of Claim C07."""
     obj = RotatedSeparable(
         Q=random_orthogonal(n, rng),
         w1=float(w1),
