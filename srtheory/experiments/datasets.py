@@ -169,10 +169,21 @@ def _stratified_split(y, frac, rng):
 
 
 def _to_uci_8x8(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Rotate, thicken, fit into 32x32 (height-first, centred) and count 4x4 blocks -> 8x8 in 0..16."""
+    """Rotate, thicken, fit into 32x32 (height-first, centred) and count 4x4 blocks -> 8x8 in 0..16
+    (:func:`_fit_uci_8x8`)."""
     g = ndimage.rotate(glyph.astype(float), rng.uniform(-8, 8), reshape=True, order=1) > 0.5
     if rng.random() < 0.5:
         g = ndimage.binary_dilation(g)
+    return _fit_uci_8x8(g)
+
+
+def _fit_uci_8x8(g: np.ndarray) -> np.ndarray:
+    """The UCI digits' preprocessing of one binary bitmap: crop to the ink's bounding box, scale it
+    (aspect kept, the longer side to 32 pixels) into a centred 32x32 bitmap, count the set pixels
+    of each 4x4 block -> 8x8 in 0..16.  An empty bitmap gives zeros."""
+    g = np.asarray(g, dtype=bool)
+    if not g.any():
+        return np.zeros((8, 8))
     rows, cols = np.flatnonzero(g.any(axis=1)), np.flatnonzero(g.any(axis=0))
     g = g[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(float)
     scale = min(32.0 / g.shape[0], 32.0 / g.shape[1])

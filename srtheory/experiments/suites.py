@@ -34,13 +34,15 @@ class TestSuite(NamedTuple):
     __test__ = False  # not a pytest test class
 
 
-def build_test_suite(data: Dataset, /, *, rng: np.random.Generator, config: ExperimentConfig) -> TestSuite:
+def build_test_suite(data: Dataset, /, *, rng: np.random.Generator, config: ExperimentConfig,
+                     gan: bool = True) -> TestSuite:
     """Build every generalizability test set of ``data`` once, so all models see the same sets.
 
     Images: augmented test sets at the two strengths (§9.2); the typeset-digits cross-dataset set
     with its label match (§9.3); a constructed set drawn from a fresh pool of both augmentations by
     nearest-neighbour cosine similarity to the test set, ``constructed_empty`` bins emptied (§9.5);
-    a cGAN-generated set with its realism report (§9.4).  Both: the covariate-shift features (§9.1).
+    a cGAN-generated set with its realism report (§9.4; left out with ``gan=False``).  Both: the
+    covariate-shift features (§9.1).
     """
     sets: dict = {"test": (data.X_test, data.y_test)}
     if not data.is_image:
@@ -88,6 +90,8 @@ def build_test_suite(data: Dataset, /, *, rng: np.random.Generator, config: Expe
                  f"images; max cosine similarity to the test set binned over [{cs.bin_edges[0]:.3f}, "
                  f"{cs.bin_edges[-1]:.3f}] in {len(cs.counts)} bins, bins {cs.emptied.tolist()} emptied; "
                  f"histogram {cs.counts.tolist()}")
+    if not gan:
+        return TestSuite(sets, cross, shift_X, tuple(notes))
     # §9.4 GAN set
     model, hist = gen.train_cgan(data.X_train, data.y_train, rng=rng, n_classes=data.n_classes,
                                  n_steps=config.gan_steps, eval_every=max(1, config.gan_steps // 10))

@@ -7,6 +7,10 @@
   ``lanczos`` and ``spectral_radius`` returning the reference's ``EigResult`` fields.
 * :mod:`srtheory.torch.optim` -- ``SRR``, Algorithm 2 as a ``torch.optim.Optimizer`` in SAM's
   conventions (wraps a base optimizer, ``step(closure)``).
+* :mod:`srtheory.torch.sam` -- ``SAM`` (Foret et al.), the paper's baseline, in the same
+  conventions (the twin of :func:`srtheory.baselines.sam`).
+* :mod:`srtheory.torch.cnn_experiments` -- the digit experiments of ``srtheory cnn``: a small CNN
+  trained with Adam, SAM and SRR on MNIST-5k and the UCI digits over many seeds (imported on use).
 * :mod:`srtheory.torch.models` -- the small networks of the parity tests (with autograd.numpy
   twins) and the ResNet-18-shaped GroupNorm CNN of the benchmark.
 * :mod:`srtheory.torch.data` -- ``data_hvp_operator``, ``data_spectral_radius``: the Hessian of the
@@ -45,12 +49,14 @@ from srtheory.torch.eigenpairs import EigenPairs, eigenpairs  # noqa: E402
 from srtheory.torch.memory import cpu_peak_bytes  # noqa: E402
 from srtheory.torch.norms import composite_norms  # noqa: E402
 from srtheory.torch.optim import SRR, SRRConfig, SRRCounters, SRRStepInfo  # noqa: E402
+from srtheory.torch.sam import SAM  # noqa: E402
 from srtheory.torch.spectral import EigResult, lanczos, power_iteration, spectral_radius  # noqa: E402
 
 __all__ = [
     "Derivatives",
     "EigResult",
     "EigenPairs",
+    "SAM",
     "SRR",
     "SRRConfig",
     "SRRCounters",
