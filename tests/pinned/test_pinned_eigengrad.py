@@ -1,0 +1,54 @@
+"""Contracts of srtheory.eigengrad that the other tests left open (found by mutation testing,
+MUTATION.md)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import autograd.numpy as anp
+import numpy as np
+
+from srtheory.eigengrad import eigenvalue_grad, spectral_radius_grad
+
+
+class Eig(NamedTuple):
+    eigval: float
+    eigvec: np.ndarray
+
+
+def f(x):
+    return x[0] ** 3 / 6.0 + x[0] * x[1] ** 2 / 2.0
+
+
+def test_default_method_is_the_exact_one():
+    """Without ``method`` both gradients are the exact double back-propagation, bit for bit.
+    ``f = x0³/6 + x0·x1²/2`` has ``H = [[x0, x1], [x1, x0]]`` and ``∇³f[v, v, ·] = (v0² + v1²,
+    2 v0 v1)``."""
+    x = np.array([-2.0, 0.5])
+    v = np.array([0.6, 0.8])
+    eig = Eig(-2.0, v)
+    assert np.array_equal(eigenvalue_grad(f, x, eig), eigenvalue_grad(f, x, eig, method="exact"))
+    assert np.array_equal(spectral_radius_grad(f, x, eig),
+                          spectral_radius_grad(f, x, eig, method="exact"))
+    np.testing.assert_allclose(eigenvalue_grad(f, x, eig), [1.0, 0.96], rtol=1e-15)
+    np.testing.assert_allclose(spectral_radius_grad(f, x, eig), [-1.0, -0.96], rtol=1e-15)
+
+
+def test_eigenvalue_grad_accepts_a_zero_eigenvalue():
+    """``∇λ*`` needs no sign, so ``λ* = 0`` is fine here (unlike ``∇ρ``)."""
+    x = np.zeros(2)
+    g = eigenvalue_grad(lambda y: anp.sum(y**3) / 6.0, x, Eig(0.0, np.array([1.0, 0.0])))
+    assert np.array_equal(g, [1.0, 0.0])
+
+
+def test_fd_step_is_passed_through_to_the_third_order_term():
+    from srtheory.curvature import third_order
+
+    x, v = np.array([-2.0, 0.5]), np.array([0.6, 0.8])
+    eig = Eig(-2.0, v)
+    for eps in (None, 0.05):
+        want = third_order(f, x, v, method="fd", eps=eps)
+        assert np.array_equal(eigenvalue_grad(f, x, eig, method="fd", eps=eps), want)
+        assert np.array_equal(spectral_radius_grad(f, x, eig, method="fd", eps=eps), -want)
+    assert not np.array_equal(eigenvalue_grad(f, x, eig, method="fd", eps=0.05),
+                              eigenvalue_grad(f, x, eig, method="fd"))
