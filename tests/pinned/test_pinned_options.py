@@ -33,7 +33,8 @@ def test_options_are_stored_as_the_checked_python_numbers():
     assert (cfg.mu, cfg.K, cfg.eps) == (0.25, 2.0, 0.5)
     assert {type(cfg.mu), type(cfg.K), type(cfg.eps)} == {float}
     assert (cfg.code_faithful, cfg.skip_nonconverged, cfg.reset_on_failure) == (True, False, False)
-    assert {type(cfg.code_faithful), type(cfg.skip_nonconverged), type(cfg.reset_on_failure)} == {bool}
+    flags = (cfg.code_faithful, cfg.skip_nonconverged, cfg.reset_on_failure)
+    assert {type(b) for b in flags} == {bool}
     mon = Monitor(chatter_cos=np.float32(0.5), chatter_min=np.int64(2), warn=np.bool_(False),
                   progress=np.bool_(False))
     assert (mon.chatter_cos, mon.chatter_min, mon.warn, mon.progress) == (0.5, 2, False, False)

@@ -4,7 +4,6 @@ display."""
 
 from __future__ import annotations
 
-import autograd.numpy as anp
 import numpy as np
 
 from srtheory import objectives as O
@@ -39,12 +38,12 @@ def test_progress_is_one_line_per_epoch_on_stderr(capsys):
     assert out == ""
     lines = err.split("\n")
     assert lines[-1] == "" and len(lines) == 3  # two epoch summaries, each ending its line
-    for line in lines[:-1]:
+    for epoch, line in enumerate(lines[:-1], start=1):
         updates = line.split("\r")
         assert updates[0] == "" and len(updates) >= 3  # batch updates, then the summary
         assert all(80 <= len(u) <= 120 for u in updates[1:])
-        assert updates[-1].startswith("[srr_train] epoch ") and " rho=" in updates[-1]
-        assert updates[1].startswith("[srr_train] epoch ") and " batch 1/" in updates[1]
+        assert updates[1].startswith(f"[srr_train] epoch {epoch}/2 batch 1/")
+        assert updates[-1].startswith(f"[srr_train] epoch {epoch}/2 f=") and " rho=" in updates[-1]
 
 
 def test_progress_line_is_padded_to_80_and_cut_at_120_columns(capsys):
@@ -62,9 +61,8 @@ def test_flips_are_counted_among_the_regularized_steps_only():
     import re
     import warnings
 
-    from srtheory.srr_step import ChatteringWarning
-
     from srtheory.spectral import EigConfig
+    from srtheory.srr_step import ChatteringWarning
 
     lanczos = EigConfig(method="lanczos", tol=1e-10)
     obj = O.get("isotropic_cubic")
@@ -74,7 +72,8 @@ def test_flips_are_counted_among_the_regularized_steps_only():
                      max_iter=60)
     msgs = [str(w.message) for w in caught if issubclass(w.category, ChatteringWarning)]
     assert r.chattering and len(msgs) == 1
-    flips, regularized = map(int, re.search(r"flipped at (\d+) of (\d+) regularized", msgs[0]).groups())
+    found = re.search(r"flipped at (\d+) of (\d+) regularized", msgs[0])
+    flips, regularized = int(found[1]), int(found[2])
     assert flips == r.n_eigvec_flips and 3 <= flips <= regularized <= 60
     quiet = minimize(obj.f, obj.x0, method="srr", srr=SRRConfig(mu=0.1, K=1e6, eig=lanczos),
                      lr=0.1, max_iter=60)
@@ -173,11 +172,13 @@ def test_the_direction_is_written_into_out_when_given():
         g, t, v = arr([1.0, -2.0]), arr([0.5, 0.25]), arr([0.6, 0.8])
         eig = SimpleNamespace(rho=2.0, eigval=2.0, eigvec=v, converged=True)
         out = arr([0.0, 0.0])
-        s = srr_step(g, eig, lambda: t, mu=0.5, config=SRRConfig(), restart=lambda: v, out=out)
+        third, restart = (lambda t=t: t), (lambda v=v: v)
+        s = srr_step(g, eig, third, mu=0.5, config=SRRConfig(), restart=restart, out=out)
         assert s.direction is out and np.array_equal(np.asarray(out), [1.25, -1.875])
-        s = srr_step(g, eig, lambda: t, mu=0.5, config=SRRConfig(), restart=lambda: v)
+        s = srr_step(g, eig, third, mu=0.5, config=SRRConfig(), restart=restart)
         assert s.direction is not g and np.array_equal(np.asarray(s.direction), [1.25, -1.875])
-        assert np.array_equal(np.asarray(g), [1.0, -2.0]) and np.array_equal(np.asarray(out), [1.25, -1.875])
+        assert np.array_equal(np.asarray(g), [1.0, -2.0])
+        assert np.array_equal(np.asarray(out), [1.25, -1.875])  # the first result is untouched
 
 
 def test_third_scale_multiplies_the_third_order_term():
