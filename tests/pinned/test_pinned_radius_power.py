@@ -1,0 +1,210 @@
+"""More contracts of the power methods (:func:`spectral_radius` with ``method="power"`` and
+:func:`power_iteration`) and of :class:`EigConfig` that the other tests left open, found by
+mutation testing (MUTATION.md): the step and matvec counts of every exit (converged, tie,
+exhausted budget, asymmetric operator, a one-step budget, a degenerate Algorithm 1b step), the
+one-run resolution of a ``+-rho`` tie inside a plane (also within ``100 eps rho``, at any scale),
+the relative size of the symmetry probe, exact power-of-two covariance of
+:func:`power_iteration`, step 2.7's rule for a residual that did not grow, and the field names in
+the messages of :class:`EigConfig`."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from srtheory.spectral import EigConfig, power_iteration, spectral_radius
+from srtheory.testing import planted_symmetric
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+class _Calls:
+    """A matvec that counts its calls (the ground truth for ``n_matvecs``)."""
+
+    def __init__(self, A):
+        self.A, self.n = A, 0
+
+    def __call__(self, x):
+        self.n += 1
+        return self.A @ x
+
+
+def _planted8():
+    A, _ = planted_symmetric([3.0, -1.0, 0.5, 0.2, -0.1, 1.5, -2.0, 0.7], np.random.default_rng(0))
+    return A
+
+
+# ------------------------------------------------------------------------- EigConfig messages
+
+
+def test_eigconfig_refusals_start_with_the_field_name():
+    """A refused ``EigConfig`` value is reported as ``EigConfig.<field> ...`` (the documented
+    ``ValueError`` naming the field), and an Algorithm 1b option given to another method is
+    named by its field."""
+    with pytest.raises(ValueError, match=r"^EigConfig\.tol must be finite and > 0, got 0\.0$"):
+        EigConfig(tol=0.0)
+    with pytest.raises(ValueError, match=r"^EigConfig\.alpha must be finite and > 0, got -1\.0$"):
+        EigConfig(alpha=-1.0)
+    with pytest.raises(ValueError, match=r"^EigConfig: alpha \(Algorithm 1 / 1b options\) need "
+                                         r"method='power', got method='lanczos'$"):
+        EigConfig(method="lanczos", alpha=0.5)
+
+
+# ------------------------------------------------------------- spectral_radius(method="power")
+
+
+def test_power_symmetry_probe_is_relative_to_the_larger_product():
+    """The probe of the power variant reports ``|u_1.A u_0 - u_0.A u_1| / max(||A u_0||,
+    ||A u_1||)``: from ``u_0 = e_1`` with ``A e_1 = e_2`` (norm exactly 1) and ``A e_2 = e_1/2``
+    that is ``|1 - 1/2| / 1 = 0.5``; the operator is flagged, unconverged, with the note."""
+    A = np.array([[0.0, 0.5], [1.0, 0.0]])
+    res = spectral_radius(lambda x: A @ x, np.array([1.0, 0.0]), method="power")
+    assert res.asymmetry == 0.5
+    assert not res.converged
+    assert len(res.notes) == 1 and "not symmetric" in res.notes[0]
+
+
+def test_power_asymmetric_operator_stops_each_run_at_its_second_step():
+    """An asymmetric operator ends the first power run at its second step (the probe needs two
+    iterates) and the second run at its second step too (the verdict is kept): four steps, one
+    matvec each, and ``n_matvecs`` is the true number of calls."""
+    mv = _Calls(np.array([[0.0, 0.5], [1.0, 0.0]]))
+    res = spectral_radius(mv, np.array([1.0, 0.0]), method="power")
+    assert not res.converged
+    assert res.n_iter == 4
+    assert res.n_matvecs == mv.n == 4
+
+
+def test_power_single_step_budget_takes_one_step_per_run():
+    """With ``max_iter=1`` no step is left for a restart, so the start probe is not run: each of
+    the two runs takes exactly its one step (one matvec), even from a start that is an
+    eigenvector of a non-dominant eigenvalue, and nothing is noted."""
+    mv = _Calls(np.diag([3.0, 1.0, -0.5, 0.25]))
+    res = spectral_radius(mv, np.array([0.0, 1.0, 0.0, 0.0]), method="power", max_iter=1)
+    assert res.n_iter == 2
+    assert res.n_matvecs == mv.n == 2
+    assert res.notes == ()
+
+
+def test_power_counts_steps_and_recomputations():
+    """``n_iter`` counts power steps over both runs and ``n_matvecs`` every call: each run that
+    ends on a Rayleigh--Ritz pair recomputes it once (``n_iter + 2``), a run that accepts its
+    own iterate recomputes nothing, and an exhausted budget spends exactly ``max_iter`` steps
+    per run."""
+    A = _planted8()
+    mv = _Calls(A)
+    res = spectral_radius(mv, np.ones(8), method="power")
+    assert res.converged
+    assert res.n_matvecs == mv.n == res.n_iter + 2
+    assert res.eigval == pytest.approx(3.0, abs=1e-7)
+    assert res.lambda_min == pytest.approx(-2.0, abs=1e-7)
+    # the second run starts on the dominant eigenvector of A - I and accepts it at its first
+    # step: two steps and one recomputation, then one step
+    n = 20
+    v = np.zeros(n)
+    v[:2] = 1.0
+    res = spectral_radius(np.diag([1.0, -0.9] + [0.1] * (n - 2)), v, method="power")
+    assert res.converged and (res.n_iter, res.n_matvecs) == (3, 5)
+    # exhausted: both runs use their whole budget, no recomputation
+    mv = _Calls(A)
+    res = spectral_radius(mv, np.ones(8), method="power", max_iter=4)
+    assert not res.converged
+    assert res.n_iter == 8
+    assert res.n_matvecs == mv.n == 8
+
+
+@pytest.mark.parametrize(
+    ("A", "v"),
+    [
+        (np.diag([1.0, -1.0]), np.array([1.0, 0.5])),
+        (2.0**20 * np.diag([1.0, -1.0]), np.array([1.0, 0.5])),
+        (2.0**-20 * np.diag([1.0, -1.0]), np.array([1.0, 0.3])),
+        (np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1.0, 0.0])),  # ||A e_1|| = 1 exactly
+    ],
+)
+def test_power_tie_in_a_plane_is_resolved_in_one_run(A, v):
+    """On a 2-D operator with eigenvalues ``+-rho`` the second iterate spans the whole space, so
+    the Rayleigh--Ritz step returns both ends at once: two steps and the two recomputations
+    (``n_matvecs = 4``), no second run, ``tie`` set and ``eigval = +rho``."""
+    rho = abs(A).max()
+    res = spectral_radius(A, v, method="power")
+    assert res.converged and res.tie
+    assert (res.n_iter, res.n_matvecs) == (2, 4)
+    assert res.eigval == pytest.approx(rho, rel=1e-14)
+    assert res.lambda_min == pytest.approx(-rho, rel=1e-14)
+
+
+@pytest.mark.parametrize("e", [0, 40])
+def test_power_near_tie_within_rounding_is_resolved_in_one_run_at_any_scale(e):
+    """Eigenvalues ``rho`` and ``-(1 - 20 eps) rho`` agree within ``100 eps rho``, the documented
+    tolerance of ``tie``: the Rayleigh--Ritz step takes them as a tie in one run (two steps,
+    two recomputations) whatever the size of ``A``."""
+    c = 2.0**e
+    A = c * np.diag([1.0, -(1.0 - 20 * _EPS)])
+    res = spectral_radius(A, np.array([1.0, 0.5]), method="power")
+    assert res.converged and res.tie
+    assert (res.n_iter, res.n_matvecs) == (2, 4)
+    assert res.eigval == c
+
+
+# ------------------------------------------------------------------------ power_iteration
+
+
+def test_power_iteration_single_step_budget_spends_one_matvec():
+    """``power_iteration(max_iter=1)`` takes one step and no more: the start probe (which
+    needs a second step to restart into) is not run, so a start that is an exact eigenvector
+    stops at once on the residual test, converged, with ``n_matvecs = n_iter = 1``."""
+    mv = _Calls(np.diag([3.0, 1.0, -0.5, 0.25]))
+    res = power_iteration(mv, np.array([0.0, 1.0, 0.0, 0.0]), max_iter=1, criteria="residual",
+                          tol=1e-6)
+    assert res.converged
+    assert res.n_iter == res.n_matvecs == mv.n == 1
+    assert res.eigval == 1.0 and res.notes == ()
+
+
+def test_power_iteration_is_covariant_under_power_of_two_scaling():
+    """Scaling ``A`` by ``2^60`` (inside the range left unscaled) scales the eigenvalue and the
+    residual exactly and changes no step: the start-eigenvector test is relative to ``||A v||``
+    (no probe, no restart for a start far from any eigenvector)."""
+    A = _planted8()
+    c = 2.0**60
+    r1 = power_iteration(A, np.ones(8), criteria="residual", tol=1e-6)
+    r2 = power_iteration(c * A, np.ones(8), criteria="residual", tol=1e-6)
+    assert r1.converged and r2.converged
+    assert r1.notes == () and r2.notes == ()
+    assert (r2.n_iter, r2.n_matvecs) == (r1.n_iter, r1.n_matvecs)
+    assert r2.eigval == c * r1.eigval and r2.residual == c * r1.residual
+
+
+def test_power_iteration_accepts_a_step_whose_residual_did_not_grow():
+    """Step 2.7 rejects a step only when the residual *grew* (``||r|| > ||r_old||``): here the
+    schedule step moves ``e_1`` to ``e_2`` exactly and both residuals are exactly 1, so the
+    second iterate is accepted and returned (the last evaluated, accepted pair)."""
+    M = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    res = power_iteration(M, np.array([1.0, 0.0, 0.0]), alpha=lambda i: 1.0,
+                          precond=lambda r: np.array([-1.0, 1.0, 0.0]), criteria="residual",
+                          max_iter=2)
+    assert not res.converged and res.n_iter == 2
+    assert res.residual == 1.0
+    np.testing.assert_array_equal(res.eigvec, [0.0, 1.0, 0.0])
+
+
+def test_power_iteration_degenerate_step_is_counted_and_silent():
+    """An Algorithm 1b update whose norm overflows stops the run unconverged without a
+    floating-point warning, and ``n_matvecs = n_iter`` is the true number of calls."""
+    A, _ = planted_symmetric(np.array([2.0, 1.0, 0.5, 0.25]), np.random.default_rng(1))
+    mv = _Calls(A)
+    calls = []
+
+    def precond(r):
+        calls.append(1)
+        return r if len(calls) < 4 else np.full(4, 1.5e308)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = power_iteration(mv, np.ones(4) + 0.1 * np.arange(4), alpha=0.5, precond=precond,
+                              tol=1e-14, criteria="residual", max_iter=50)
+    assert res.converged is False
+    assert res.n_iter == res.n_matvecs == mv.n == 4
