@@ -52,3 +52,31 @@ def test_fd_step_is_passed_through_to_the_third_order_term():
         assert np.array_equal(spectral_radius_grad(f, x, eig, method="fd", eps=eps), -want)
     assert not np.array_equal(eigenvalue_grad(f, x, eig, method="fd", eps=0.05),
                               eigenvalue_grad(f, x, eig, method="fd"))
+
+
+def test_an_eigenvector_of_the_wrong_length_is_refused_naming_it():
+    """``eig.eigvec`` must have the length of ``x`` (a ``ValueError`` naming ``eig.eigvec``),
+    for both gradients."""
+    import pytest
+
+    x = np.array([-2.0, 0.5])
+    for grad in (eigenvalue_grad, spectral_radius_grad):
+        with pytest.raises(ValueError, match=r"^eig\.eigvec "):
+            grad(f, x, Eig(-2.0, np.array([0.6, 0.8, 0.0])))
+
+
+def test_unit_norm_is_checked_to_exactly_a_million_ulps():
+    """``‖v‖`` may differ from 1 by at most ``1e6 eps`` (inclusive): ``v = 1 + 1e6 eps`` (exactly
+    representable, so ``|‖v‖ - 1|`` is the bound itself) is accepted, one more ulp is refused."""
+    import pytest
+
+    eps = float(np.finfo(np.float64).eps)
+    x = np.array([0.5])
+
+    def cube(y):
+        return y[0] ** 3 / 6.0  # H = x, grad^3 f[v, v] = v^2
+
+    at = eigenvalue_grad(cube, x, Eig(0.5, np.array([1.0 + 1e6 * eps])))
+    assert at[0] == (1.0 + 1e6 * eps) ** 2
+    with pytest.raises(ValueError, match=r"^eig\.eigvec must have unit 2-norm"):
+        eigenvalue_grad(cube, x, Eig(0.5, np.array([1.0 + (1e6 + 1) * eps])))

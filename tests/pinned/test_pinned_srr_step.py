@@ -215,3 +215,14 @@ def test_start_vector_options():
     runs = [minimize(quadratic, [1.0, 1.0], method="srr", lr=0.01, srr=SRRConfig(mu=0.1),
                      max_iter=3, v0=v) for v in ([3.0, 4.0], [0.6, 0.8])]
     assert np.array_equal(runs[0].x, runs[1].x) and runs[0].n_hvp == runs[1].n_hvp
+
+
+def test_a_zero_eigenvalue_takes_the_positive_sign():
+    """``decide``'s sign is ``sign(lambda)`` with ``+1`` for ``lambda >= 0`` (``-0.0`` included),
+    ``-1`` only for ``lambda < 0``."""
+    from srtheory.srr_step import SRRConfig, decide
+
+    cfg = SRRConfig(mu=1.0, K=0.0)
+    assert decide(1.0, 0.0, mu=1.0, config=cfg).sign == 1.0
+    assert decide(1.0, -0.0, mu=1.0, config=cfg).sign == 1.0
+    assert decide(1.0, -1e-300, mu=1.0, config=cfg).sign == -1.0
