@@ -208,3 +208,26 @@ def test_power_iteration_degenerate_step_is_counted_and_silent():
                               tol=1e-14, criteria="residual", max_iter=50)
     assert res.converged is False
     assert res.n_iter == res.n_matvecs == mv.n == 4
+
+
+def test_power_iteration_probes_the_start_when_a_second_step_is_left():
+    """With ``max_iter = 2`` the start probe still runs: from ``e_2``, an exact eigenvector of
+    the non-dominant eigenvalue 1 of ``diag(3, 1, 0.5)``, the run restarts (note) instead of
+    reporting the pair ``(1, e_2)`` as converged."""
+    A = np.diag([3.0, 1.0, 0.5])
+    res = power_iteration(lambda x: A @ x, np.array([0.0, 1.0, 0.0]), max_iter=2, tol=1e-10,
+                          criteria="residual")
+    assert not res.converged and res.eigval != 1.0 and res.n_iter == 2
+    assert len(res.notes) == 1 and res.notes[0].startswith("the start vector is an eigenvector")
+
+
+def test_power_iteration_paper_residual_test_is_strict():
+    """Algorithm 1 step 2.6 stops on ``||r|| < eps_p`` (strict): from ``e_1`` on the swap
+    ``[[0, 1], [1, 0]]`` the first residual is exactly 1, so ``tol = 1`` does not stop and one
+    ulp more does."""
+    B = np.array([[0.0, 1.0], [1.0, 0.0]])
+    at = power_iteration(lambda x: B @ x, np.array([1.0, 0.0]), max_iter=1, tol=1.0)
+    above = power_iteration(lambda x: B @ x, np.array([1.0, 0.0]), max_iter=1,
+                            tol=float(np.nextafter(1.0, 2.0)))
+    assert at.residual == above.residual == 1.0
+    assert not at.converged and above.converged
