@@ -231,3 +231,19 @@ def test_power_iteration_paper_residual_test_is_strict():
                             tol=float(np.nextafter(1.0, 2.0)))
     assert at.residual == above.residual == 1.0
     assert not at.converged and above.converged
+
+
+def test_power_iteration_out_of_steps_still_reports_the_symmetry_probe():
+    """A run that uses its whole budget unconverged reports the asymmetry its free probe measured
+    (0.0 for a diagonal operator), not ``None`` (the probe's value is part of every result)."""
+    A = np.diag([1.0, 0.9, 0.5])
+    res = power_iteration(lambda x: A @ x, np.ones(3), max_iter=4, tol=1e-12, criteria="residual")
+    assert not res.converged and res.n_iter == 4
+    assert res.asymmetry == 0.0
+
+
+def test_generic_start_refuses_a_non_positive_size_naming_n():
+    from srtheory.spectral import generic_start
+
+    with pytest.raises(ValueError, match=r"^n must be >= 1, got 0$"):
+        generic_start(0)
