@@ -247,3 +247,25 @@ def test_generic_start_refuses_a_non_positive_size_naming_n():
 
     with pytest.raises(ValueError, match=r"^n must be >= 1, got 0$"):
         generic_start(0)
+
+
+def test_generic_start_is_the_documented_vector():
+    """``g_k ~ 1 + sin(1.7 k + 0.3) / 2``, normalised."""
+    from srtheory.spectral import generic_start
+
+    g = 1.0 + 0.5 * np.sin(1.7 * np.arange(5) + 0.3)
+    np.testing.assert_allclose(generic_start(5), g / np.linalg.norm(g), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize(("k", "restarted"), [(12, False), (30, True)])
+def test_start_probe_allows_ten_sqrt_n_ulps_of_rounding(k, restarted):
+    """The start ``e_1`` is an exact eigenvector (eigenvalue 1) of ``diag(1, c, c, c)``,
+    ``c = 1 + k eps``; the probe ``||A g|| = c`` proves a larger eigenvalue only beyond the rounding
+    allowance ``|lambda| (1 + 10 sqrt(n) eps)`` = ``1 + 20 eps`` for ``n = 4``: ``k = 12`` keeps the
+    start (no note), ``k = 30`` restarts it (note)."""
+    c = 1.0 + k * float(np.finfo(np.float64).eps)
+    A = np.diag([1.0, c, c, c])
+    res = power_iteration(lambda x: A @ x, np.array([1.0, 0.0, 0.0, 0.0]), tol=1e-3)
+    assert (len(res.notes) == 1) is restarted
+    if not restarted:
+        assert res.eigval == 1.0 and res.converged and res.n_matvecs == 2
