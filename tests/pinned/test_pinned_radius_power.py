@@ -269,3 +269,31 @@ def test_start_probe_allows_ten_sqrt_n_ulps_of_rounding(k, restarted):
     assert (len(res.notes) == 1) is restarted
     if not restarted:
         assert res.eigval == 1.0 and res.converged and res.n_matvecs == 2
+
+
+@pytest.mark.parametrize("scale", [2.0**400, 2.0**-400])
+def test_a_huge_or_tiny_start_is_scaled_exactly(scale):
+    """A start beyond ``2^+-200`` is scaled by an exact power of two before it is normalised, so
+    every solver returns bit for bit what it returns from the unit start."""
+    from srtheory.spectral import generic_start, lanczos
+
+    A = np.diag([3.0, -1.0, 0.5])
+    v = generic_start(3)
+    for solve in (lanczos, power_iteration, spectral_radius):
+        unit = solve(lambda x: A @ x, v)
+        scaled = solve(lambda x: A @ x, v * scale)
+        assert (scaled.eigval, scaled.residual, scaled.n_matvecs) == (
+            unit.eigval, unit.residual, unit.n_matvecs)
+        assert np.array_equal(scaled.eigvec, unit.eigvec)
+
+
+def test_both_extremes_are_reported_in_the_operators_units_when_it_is_scaled():
+    """An operator of size ``2^400`` runs scaled (outputs kept within ``2^+-200``); ``lambda_max``
+    and ``lambda_min`` come back multiplied by the same power of two, exactly."""
+    A = np.diag([3.0, -1.0, 0.5]) * 2.0**400
+    from srtheory.spectral import generic_start
+
+    res = spectral_radius(lambda x: A @ x, generic_start(3), both_ends=True, tol=1e-12)
+    assert res.converged
+    assert res.lambda_max == pytest.approx(3.0 * 2.0**400, rel=1e-12)
+    assert res.lambda_min == pytest.approx(-(2.0**400), rel=1e-12)
