@@ -297,3 +297,40 @@ def test_both_extremes_are_reported_in_the_operators_units_when_it_is_scaled():
     assert res.converged
     assert res.lambda_max == pytest.approx(3.0 * 2.0**400, rel=1e-12)
     assert res.lambda_min == pytest.approx(-(2.0**400), rel=1e-12)
+
+
+def test_power_iteration_default_budget_is_a_thousand_steps():
+    """``max_iter`` defaults to 1000: on the exact tie ``diag(1, -1)`` the residual test never
+    passes, so the run ends unconverged after exactly 1000 steps."""
+    A = np.diag([1.0, -1.0])
+    res = power_iteration(lambda x: A @ x, np.array([0.6, 0.8]), criteria="residual")
+    assert not res.converged and res.n_iter == 1000
+
+
+@pytest.mark.parametrize(
+    ("A", "v0", "matvecs"),
+    [
+        # A v is almost orthogonal to v (||r|| ~ ||A v|| = 1e-17): not an eigenvector, no probe
+        (np.diag([0.0, 1.0, 0.5]), np.array([1.0, 1e-17, 0.0]), 2),
+        # ||r|| = 1.2 sqrt(eps) ||A v||: an eigenvector only beyond sqrt(eps), no probe either
+        (np.diag([1.0, 3.0]), np.array([1.0, 0.6 * 2.0**-26]), 39),
+    ],
+)
+def test_power_iteration_probes_only_a_start_that_is_an_eigenvector_to_sqrt_eps(A, v0, matvecs):
+    """The start probe runs when ``||r|| <= sqrt(eps) ||A v||`` with ``||A v||^2 = ||r||^2 +
+    lambda^2``; these two starts are outside it, so power iteration runs from them as given
+    (no note, no probe matvec) and converges to the dominant eigenvalue."""
+    res = power_iteration(lambda x: A @ x, v0, tol=1e-10, criteria="residual")
+    assert res.notes == () and res.n_matvecs == matvecs and res.converged
+    assert res.eigval == pytest.approx(float(np.max(np.diag(A))), rel=1e-9)
+
+
+def test_power_iteration_residual_test_is_inclusive():
+    """``criteria="residual"`` stops on ``||r|| <= tol |lambda|``: from ``e_1`` on the all-ones
+    2x2 matrix ``||r|| = lambda = 1`` exactly, so ``tol = 1`` stops and one ulp less does not."""
+    C = np.ones((2, 2))
+    at = power_iteration(lambda x: C @ x, np.array([1.0, 0.0]), tol=1.0, criteria="residual",
+                         max_iter=1)
+    below = power_iteration(lambda x: C @ x, np.array([1.0, 0.0]), tol=float(np.nextafter(1.0, 0.0)),
+                            criteria="residual", max_iter=1)
+    assert at.converged and not below.converged and at.residual == below.residual == 1.0
