@@ -334,3 +334,34 @@ def test_power_iteration_residual_test_is_inclusive():
     below = power_iteration(lambda x: C @ x, np.array([1.0, 0.0]), tol=float(np.nextafter(1.0, 0.0)),
                             criteria="residual", max_iter=1)
     assert at.converged and not below.converged and at.residual == below.residual == 1.0
+
+
+def test_power_iteration_exhausted_schedule_counts_its_matvecs_and_spends_no_final_update():
+    """An Algorithm 1b schedule that reaches 0 at step 3 ends the run at its fourth step with
+    ``n_matvecs = n_iter = 4``; a run that uses its whole budget applies the preconditioner once
+    per update, ``max_iter - 1`` times (no update after the last evaluated step)."""
+    A, _ = planted_symmetric(np.array([2.0, 1.0, 0.5, 0.25]), np.random.default_rng(1))
+    mv = _Calls(A)
+    res = power_iteration(mv, np.ones(4) + 0.1 * np.arange(4), alpha=lambda i: 0.5 if i < 3 else 0.0,
+                          tol=1e-14, criteria="residual", max_iter=50)
+    assert not res.converged and res.n_iter == res.n_matvecs == mv.n == 4
+    calls = []
+
+    def precond(r):
+        calls.append(1)
+        return r
+
+    res = power_iteration(lambda x: A @ x, np.ones(4) + 0.1 * np.arange(4), alpha=0.5,
+                          precond=precond, tol=1e-14, criteria="residual", max_iter=5)
+    assert not res.converged and res.n_iter == 5 and len(calls) == 4
+
+
+def test_a_preconditioner_output_is_cast_to_the_start_vectors_dtype():
+    """torch: ``P(r)`` returned in float64 for a float32 run is cast to float32 (the start's
+    dtype), so the iterate and the eigenvector stay float32."""
+    torch = pytest.importorskip("torch")
+    A = torch.diag(torch.tensor([3.0, 1.0, 0.5], dtype=torch.float32))
+    res = power_iteration(lambda x: A @ x, torch.tensor([1.0, 0.9, 0.8]), alpha=0.5,
+                          precond=lambda r: r.double(), tol=1e-4, criteria="residual")
+    assert res.converged and res.eigvec.dtype == torch.float32
+    assert res.eigval == pytest.approx(3.0, rel=1e-3)
