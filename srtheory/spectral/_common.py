@@ -39,23 +39,33 @@ class _Counted:
 
     def __init__(self, mv, n: int, ops, like):
         self.mv, self.n, self.ops, self.like, self.count = mv, n, ops, like, 0
-        self.scale = None  # decided at the first nonzero product
+        self.shift = None  # outputs are multiplied by 2^shift; decided at the first nonzero product
 
     def __call__(self, v):
         self.count += 1
         y = self.ops.checked(self.mv(self.ops.copy(v)), "matvec", self.n, self.like)
-        if self.scale is None:
+        if self.shift is None:
             m = self.ops.max_abs(y)
             if m == 0.0:
                 return y
             e = math.frexp(m)[1]
-            self.scale = 1.0 if abs(e) <= _SAFE else math.ldexp(1.0, -e)
-        return y if self.scale == 1.0 else y * self.scale
+            self.shift = 0 if abs(e) <= _SAFE else -e
+        return y if self.shift == 0 else _times_power_of_two(y, self.shift)
 
     @property
     def unscale(self) -> float:
-        """Factor that turns a scaled eigenvalue or residual back into ``A``'s units."""
-        return 1.0 if self.scale is None else 1.0 / self.scale
+        """Factor that turns a scaled eigenvalue or residual back into ``A``'s units: ``2^-shift``
+        (representable: ``-shift`` is the exponent of a float64 entry)."""
+        return 1.0 if self.shift is None else math.ldexp(1.0, -self.shift)
+
+
+def _times_power_of_two(x, k: int):
+    """``x * 2^k``, exact unless it under- or overflows; in two factors when ``2^k`` itself is not
+    a float64 (``|k| > 1023``: scaling a subnormal-sized vector up to the unit range)."""
+    if abs(k) <= 1000:
+        return x * math.ldexp(1.0, k)
+    half = k // 2
+    return (x * math.ldexp(1.0, half)) * math.ldexp(1.0, k - half)
 
 
 def default_tol(ops, like, float64_default: float) -> float:
@@ -80,7 +90,7 @@ def _setup(matvec, v0, tol, max_iter, *, float64_tol=None):
     m = ops.max_abs(v)
     e = math.frexp(m)[1]
     if abs(e) > _SAFE:  # a huge or tiny start: scale it exactly before it is normalised
-        v = v * math.ldexp(1.0, -e)
+        v = _times_power_of_two(v, -e)
     return _Counted(raw, n, ops, v0), v, tol, max_iter, ops
 
 

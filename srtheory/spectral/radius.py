@@ -60,7 +60,12 @@ def spectral_radius(
       settles at the wrong value ``rho (a^2-b^2)/(a^2+b^2)`` -- but the 2x2 Rayleigh--Ritz
       problem on that span returns ``+rho`` and ``-rho`` with small residuals.  The other extreme
       comes from a second power run on the shifted ``A - lambda_1 I`` (whose dominant eigenvalue
-      is ``lambda_other - lambda_1``).  Accepted pairs are recomputed with a matvec.
+      is ``lambda_other - lambda_1``).  Accepted pairs are recomputed with a matvec.  At an
+      exact tie the Rayleigh--Ritz step often certifies only one member (the other's residual
+      estimate is still above the tolerance when the first passes); the shifted run then finds
+      ``-lambda_1``, whose gap to the rest of the spectrum of ``A - lambda_1 I`` may be small, so
+      that run can take several times the steps of the first.  The answer and the flags are
+      right either way; only the matvec count shows it.
 
     ``tie`` is set when ``lambda_max > 0 > lambda_min`` and the magnitudes agree within what the
     residuals certify: ``| |lambda_max| - |lambda_min| | <= r_max + r_min + 100 eps rho``.  Then

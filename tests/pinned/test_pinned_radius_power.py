@@ -365,3 +365,23 @@ def test_a_preconditioner_output_is_cast_to_the_start_vectors_dtype():
                           precond=lambda r: r.double(), tol=1e-4, criteria="residual")
     assert res.converged and res.eigvec.dtype == torch.float32
     assert res.eigval == pytest.approx(3.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("solve", ["lanczos", "power_iteration", "spectral_radius"])
+def test_subnormal_operators_and_starts_are_scaled_in_two_exact_steps(solve):
+    """A start (or an operator) whose largest entry is below ``2^-1023`` needs a scaling factor
+    ``2^k`` with ``k > 1023``, which is not a float64: it is applied as two exact powers of two
+    (before: ``OverflowError: math range error``), so the solvers return what they return at unit
+    size, to the precision a subnormal number keeps."""
+    from srtheory import spectral
+    from srtheory.spectral import generic_start
+
+    fn = getattr(spectral, solve)
+    A = np.diag([3.0, -1.0, 0.5])
+    v = generic_start(3)
+    unit = fn(lambda x: A @ x, v)
+    tiny_start = fn(lambda x: A @ x, v * 2.0**-1060)  # subnormal: the start keeps ~40 bits
+    assert tiny_start.converged == unit.converged
+    assert tiny_start.eigval == pytest.approx(unit.eigval, rel=1e-6)
+    tiny_op = fn(lambda x: (A @ x) * 2.0**-1060, v)
+    assert tiny_op.eigval == pytest.approx(unit.eigval * 2.0**-1060, rel=1e-3)
