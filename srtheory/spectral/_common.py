@@ -61,8 +61,9 @@ class _Counted:
 
 def _times_power_of_two(x, k: int):
     """``x * 2^k``, exact unless it under- or overflows; in two factors when ``2^k`` itself is not
-    a float64 (``|k| > 1023``: scaling a subnormal-sized vector up to the unit range)."""
-    if abs(k) <= 1000:
+    a normal float64 (``k > 1023``: a subnormal-sized vector scaled up to the unit range;
+    ``k < -1022``)."""
+    if -1022 <= k <= 1023:
         return x * math.ldexp(1.0, k)
     half = k // 2
     return (x * math.ldexp(1.0, half)) * math.ldexp(1.0, k - half)
