@@ -198,7 +198,10 @@ def test_power_iteration_is_honest_under_both_criteria(be, p):
         res = be.power_iteration(p.A, p.v0, tol=tol, max_iter=200, criteria=criteria)
         check_honest(res, p.A, be.round)
         check_interval(res, true, be.round)
-        assert res.n_matvecs == res.n_iter  # the last evaluated pair: no extra matvec
+        # the last evaluated pair: no extra matvec; the start probe (when it ran) costs one, and
+        # it ran whenever it restarted the start (the note)
+        restarted = any(note.startswith("the start vector is an eigenvector") for note in res.notes)
+        assert res.n_matvecs - res.n_iter in ((1,) if restarted else (0, 1))
         if criteria == "residual":
             assert res.converged == (res.residual <= tol * res.rho)
 

@@ -97,7 +97,8 @@ def power_iteration(
       :class:`EigResult` with the last *evaluated* (and, with callable ``alpha``, accepted)
       pair: ``eigvec`` is the (sign-flipped) iterate at which ``A`` was last applied,
       ``eigval = +-lambda`` its signed Rayleigh quotient, ``rho = |eigval|`` and
-      ``residual = ||r||`` exact without an extra matvec; ``n_matvecs = n_iter``.
+      ``residual = ||r||`` exact without an extra matvec; ``n_matvecs`` counts every call of
+      ``matvec``: ``n_iter``, plus one when the start probe ran.
 
     Raises:
       ValueError: bad ``v0``, ``tol``, ``max_iter``, ``alpha``, ``criteria``, or a matvec /
@@ -190,7 +191,7 @@ def power_iteration(
             if a_i == 0.0:
                 # The schedule is exhausted (the authors' exp(-4i-2) underflows to 0.0 at
                 # i = 186): the iterate can no longer move, so stop and say it did not converge.
-                return _result(ops, mv, best, n_mv=i + 1, converged=False, n_iter=i + 1,
+                return _result(ops, mv, best, n_mv=mv.count, converged=False, n_iter=i + 1,
                                diag=diag)
             pr = r_base if precond is None else ops.checked(precond(r_base), "precond", n, v)
             step = v_base + a_i * pr
@@ -198,9 +199,9 @@ def power_iteration(
             norm = ops.norm(step)
         if not (np.isfinite(norm) and norm > 0.0):
             # A v = 0 is caught by ||r|| = 0 above; this is a degenerate Algorithm 1b step.
-            return _result(ops, mv, best, n_mv=i + 1, converged=False, n_iter=i + 1, diag=diag)
+            return _result(ops, mv, best, n_mv=mv.count, converged=False, n_iter=i + 1, diag=diag)
         v = step / norm
-    return _result(ops, mv, best, n_mv=max_iter, converged=False, n_iter=max_iter, diag=diag)
+    return _result(ops, mv, best, n_mv=mv.count, converged=False, n_iter=max_iter, diag=diag)
 
 
 def _asymmetric(ops, diag, ref, v, w, lam, rn, flipped, tol) -> bool:

@@ -218,6 +218,7 @@ def test_power_iteration_probes_the_start_when_a_second_step_is_left():
     res = power_iteration(lambda x: A @ x, np.array([0.0, 1.0, 0.0]), max_iter=2, tol=1e-10,
                           criteria="residual")
     assert not res.converged and res.eigval != 1.0 and res.n_iter == 2
+    assert res.n_matvecs == 3  # two steps and the probe: every call is counted
     assert len(res.notes) == 1 and res.notes[0].startswith("the start vector is an eigenvector")
 
 
