@@ -21,6 +21,7 @@ from srtheory.spectral._common import (
     _result,
     _setup,
     _start_probe,
+    generic_start,
 )
 from srtheory.spectral.krylov import _lanczos_run
 from srtheory.spectral.result import EigResult
@@ -60,9 +61,11 @@ def spectral_radius(
       settles at the wrong value ``rho (a^2-b^2)/(a^2+b^2)`` -- but the 2x2 Rayleigh--Ritz
       problem on that span returns ``+rho`` and ``-rho`` with small residuals.  The other extreme
       comes from a second power run on the shifted ``A - lambda_1 I`` (whose dominant eigenvalue
-      is ``lambda_other - lambda_1``).  Accepted pairs are recomputed with a matvec.  At an
-      exact tie the Rayleigh--Ritz step often certifies only one member (the other's residual
-      estimate is still above the tolerance when the first passes); the shifted run then finds
+      is ``lambda_other - lambda_1``), started from ``v0`` with the found eigenvector projected
+      out (from a generic vector, so projected, when ``v0`` was that eigenvector to ``1e-8``: a
+      warm start).  Accepted pairs are recomputed with a matvec.  At an exact tie the
+      Rayleigh--Ritz step often certifies only one member (the other's residual estimate is
+      still above the tolerance when the first passes); the shifted run then finds
       ``-lambda_1``, whose gap to the rest of the spectrum of ``A - lambda_1 I`` may be small, so
       that run can take several times the steps of the first.  The answer and the flags are
       right either way; only the matvec count shows it.
@@ -133,9 +136,7 @@ def spectral_radius(
             converged = first.converged
         else:
             sigma = first.pair[1]
-            start = v - ops.dot(v, first.pair[0]) * first.pair[0]
-            if not ops.norm(start) > 1e-8 * ops.norm(v):
-                start = v
+            start = _deflated_start(ops, v, first.pair[0], mv.n)
             second = _power_rr(
                 mv, start, tol, max_iter, shift=sigma, scale=max(abs(sigma), _TINY), diag=diag
             )
@@ -169,6 +170,24 @@ def spectral_radius(
 # ---------------------------------------------------------------------------------------------
 # private helpers
 # ---------------------------------------------------------------------------------------------
+
+
+def _deflated_start(ops, v, u, n: int):
+    """Start of the shifted second run: ``v`` with the found unit eigenvector ``u`` projected out.
+
+    When ``v`` is ``u`` to within ``1e-8`` (a warm start that was already the dominant
+    eigenvector), what is left of it is rounding, so a generic vector (:func:`generic_start`)
+    with ``u`` projected out is used instead.  Keeping ``v`` there would be wrong: ``u`` is an
+    eigenvector of ``A - lambda_1 I`` for the eigenvalue 0, whose residual passes
+    ``tol * |lambda_1|`` at once, so the second run would return ``lambda_1`` again as the other
+    extreme and a ``+-rho`` tie would go unflagged.  Only when ``n = 1`` is nothing left, and
+    ``v`` is returned (the one eigenvalue is both extremes)."""
+    start = v - ops.dot(v, u) * u
+    if ops.norm(start) > 1e-8 * ops.norm(v):
+        return start
+    g = ops.from_host(generic_start(n), v)  # a unit vector
+    start = g - ops.dot(g, u) * u
+    return start if ops.norm(start) > 1e-8 else v
 
 
 class _PowerRun(NamedTuple):

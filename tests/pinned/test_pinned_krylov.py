@@ -169,3 +169,72 @@ def test_lanczos_stagnation_stop_reports_the_extreme_ritz_values():
     again = lanczos(mv, np.ones(n), tol=1e-12, max_iter=res.n_iter)
     assert again.n_iter == res.n_iter
     assert (again.lambda_max, again.lambda_min) == (res.lambda_max, res.lambda_min)
+
+
+def test_lanczos_exhausted_space_refuses_a_residual_just_above_the_rounding_bound():
+    """The counterpart of the inclusive bound above: ``diag(2, 1)`` from ``(1, 1)`` exhausts the
+    space at ``k = n = 2``; the matvec adds ``41 eps`` to the second component from its third call
+    on (the recomputation), so the recomputed residual of the eigenvalue 2 is about ``42.6 eps``,
+    above ``10 n eps ||A|| = 40 eps`` (and below ``11 n eps ||A|| = 44 eps``): the run is
+    reported unconverged with the exhausted-space note."""
+    calls = [0]
+
+    def mv(x):
+        calls[0] += 1
+        y = np.array([2.0 * x[0], x[1]])
+        if calls[0] > 2:
+            y[1] += 41 * _EPS
+        return y
+
+    res = lanczos(mv, np.array([1.0, 1.0]), tol=1e-17)
+    assert res.n_iter == 2 and res.eigval == pytest.approx(2.0, abs=1e-14)
+    assert 40 * _EPS < res.residual < 44 * _EPS  # the premise: between 10 and 11 n eps ||A||
+    assert not res.converged and "exhausted" in res.notes[0]
+
+
+def test_lanczos_with_a_one_step_budget_returns_that_step():
+    """``max_iter=1`` (n > 1): one matvec, the first Ritz pair (the start's Rayleigh quotient)
+    with its recomputed residual, unconverged -- one Ritz value says nothing about the rest of
+    the spectrum, and the budget leaves no second step."""
+    A = np.diag([3.0, 1.0, -2.0])
+    v = np.array([1.0, 1.0, 1.0])
+    res = lanczos(A, v, max_iter=1)
+    assert res.n_iter == 1 and not res.converged
+    assert res.eigval == pytest.approx(2.0 / 3.0, abs=1e-15)  # (3 + 1 - 2) / 3
+    assert res.n_matvecs == 2  # the step and the recomputation
+
+
+def test_spectral_radius_recomputes_both_ends_at_an_exact_tie_with_zero_ritz_residuals():
+    """``diag(2, -2)`` from ``(1, 1)``: the Krylov space is exhausted at the second step with both
+    Ritz residuals exactly 0 and ``|theta_o| = |theta_d| = 2``, so the other end is *not*
+    separated (the test is strict: ``2 + 0 < 2 - 0`` fails) and both pairs are recomputed; the
+    tie is flagged with ``lambda_max = 2``, ``lambda_min = -2``."""
+    res = spectral_radius(np.diag([2.0, -2.0]), np.array([1.0, 1.0]))
+    assert res.converged and res.tie
+    assert (res.lambda_max, res.lambda_min) == (2.0, -2.0)
+    assert res.n_iter == 2 and res.n_matvecs == 4
+
+
+def test_lanczos_basis_grows_by_doubling_not_to_the_budget_at_once():
+    """The Krylov basis starts with 32 columns and doubles only when full, so a run that stops
+    after a few steps holds an ``n x 32`` basis, not ``n x max_iter``: here ``n = 4000``,
+    ``max_iter = 2000`` and the run converges in about 20 steps, so its peak allocation is about
+    1.4 MB (an ``n x 2000`` basis would be 64 MB; growing at every step instead of when full
+    reaches 128 MB)."""
+    import tracemalloc
+
+    n = 4000
+    d = np.r_[2.0, np.linspace(-1.0, 1.0, n - 1)]  # a gap of 1 to the bulk: about 20 steps
+
+    def mv(x):
+        return d * x
+
+    v = np.ones(n)
+    tracemalloc.start()
+    try:
+        res = lanczos(mv, v, max_iter=2000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert res.converged and res.n_iter < 32
+    assert peak < 8e6, peak

@@ -373,7 +373,14 @@ def test_subnormal_operators_and_starts_are_scaled_in_two_exact_steps(solve):
     """A start (or an operator) whose largest entry is below ``2^-1023`` needs a scaling factor
     ``2^k`` with ``k > 1023``, which is not a float64: it is applied as two exact powers of two
     (before: ``OverflowError: math range error``), so the solvers return what they return at unit
-    size, to the precision a subnormal number keeps."""
+    size, to the precision a subnormal number keeps.  ``2^-1025`` is the largest entry whose
+    factor, ``2^1024``, is the first that is not a float64.
+
+    An operator whose outputs are subnormal keeps about 16 bits in them: the free symmetry probe
+    then sees ``|u.Av - v.Au|`` of about 1e-5 of ``||A||`` and refuses (checked in the second
+    part), so the answer in ``A``'s units is checked with the probe off and a tolerance above that
+    noise.  Results are compared after scaling back up: ``pytest.approx`` of a subnormal number
+    would pass on its absolute tolerance alone."""
     from srtheory import spectral
     from srtheory.spectral import generic_start
 
@@ -381,8 +388,111 @@ def test_subnormal_operators_and_starts_are_scaled_in_two_exact_steps(solve):
     A = np.diag([3.0, -1.0, 0.5])
     v = generic_start(3)
     unit = fn(lambda x: A @ x, v)
-    tiny_start = fn(lambda x: A @ x, v * 2.0**-1060)  # subnormal: the start keeps ~40 bits
-    assert tiny_start.converged == unit.converged
-    assert tiny_start.eigval == pytest.approx(unit.eigval, rel=1e-6)
-    tiny_op = fn(lambda x: (A @ x) * 2.0**-1060, v)
-    assert tiny_op.eigval == pytest.approx(unit.eigval * 2.0**-1060, rel=1e-3)
+    for k in (1025, 1060):  # 2^-1060: the start keeps about 40 bits
+        tiny_start = fn(lambda x: A @ x, v / np.max(np.abs(v)) * 2.0**-k)
+        assert tiny_start.converged == unit.converged
+        assert tiny_start.eigval == pytest.approx(unit.eigval, rel=1e-6)
+
+    def tiny_op(x):
+        return (A @ x) * 2.0**-1060
+
+    kw = {"criteria": "residual"} if solve == "power_iteration" else {}
+    res = fn(tiny_op, v, tol=1e-4, check_symmetry=False, **kw)
+    assert res.converged
+    assert res.eigval * 2.0**530 * 2.0**530 == pytest.approx(3.0, rel=1e-4)  # 2^1060: no float64
+    assert res.residual * 2.0**530 * 2.0**530 <= 1e-4 * 3.0 * (1 + 1e-3)
+    if solve != "power_iteration":  # Lanczos's probe, from its first two basis vectors
+        probed = fn(tiny_op, v)  # default tol: an asymmetry above sqrt(eps) is refused
+        assert not probed.converged and any("not symmetric" in s for s in probed.notes)
+
+
+@pytest.mark.parametrize("offset", [1e-6, 1e-9, 1e-12, 0.0])
+@pytest.mark.parametrize("spectrum", [(2.0, -2.0, 1.0, 0.5), (2.0, 1.0, -0.5, 0.25)])
+def test_power_variant_finds_the_other_end_from_a_warm_start_at_the_dominant_eigenvector(
+    spectrum, offset
+):
+    """A warm start (SRR's normal case) that is the dominant eigenvector to within ``offset``:
+    the shifted second run must not start from what is left of it after projecting out the found
+    eigenvector, which for ``offset < 1e-8`` is rounding.  Before the fix it started from ``v``
+    itself, an eigenvector of ``A - lambda_1 I`` for 0 whose residual passes ``tol * |lambda_1|``
+    at once: ``lambda_min`` came back as ``lambda_1`` and an exact ``+-rho`` tie was reported
+    ``tie=False`` with ``converged=True`` (for offsets 1e-9 and 1e-12; the exact start 0.0 was
+    caught by the start probe)."""
+    A = np.diag(spectrum)
+    v0 = np.r_[1.0, np.full(len(spectrum) - 1, offset)]
+    res = spectral_radius(A, v0, method="power")
+    assert res.converged
+    assert res.lambda_max == pytest.approx(max(spectrum), abs=1e-9)
+    assert res.lambda_min == pytest.approx(min(spectrum), abs=1e-9)
+    assert res.tie == (max(spectrum) == -min(spectrum))
+
+
+def test_power_variant_is_covariant_under_scaling_the_start():
+    """Scaling the start by ``2^40`` changes nothing (the test of how much of ``v`` is left for
+    the second run is relative to ``||v||``): every field is bit for bit the same.  The start is
+    the dominant eigenvector to ``1e-10`` and the first run iterates (``tol = 1e-12``), so what is
+    left of it after projecting out the found eigenvector is ``~1e-10 ||v||``: below ``1e-8
+    ||v||``, so the deflated generic vector is used at either scale (an absolute threshold would
+    start the scaled run from ``e_2``, an eigenvector of the shifted operator, and restart it)."""
+    A = np.diag([2.0, 1.0, -1.5])
+    v0 = np.array([1.0, 1e-10, 0.0])
+    a = spectral_radius(A, v0, method="power", tol=1e-12)
+    b = spectral_radius(A, v0 * 2.0**40, method="power", tol=1e-12)
+    assert a.converged and a.lambda_min == pytest.approx(-1.5, abs=1e-11)
+    assert (a.eigval, a.lambda_max, a.lambda_min, a.tie, a.residual, a.notes) == (
+        b.eigval, b.lambda_max, b.lambda_min, b.tie, b.residual, b.notes
+    )
+    assert (a.n_iter, a.n_matvecs, a.converged) == (b.n_iter, b.n_matvecs, b.converged)
+    np.testing.assert_array_equal(a.eigvec, b.eigvec)
+
+
+def test_spectral_radius_default_budgets():
+    """The default budget is 300 Lanczos steps (``n > 300`` shows it) and 10 000 steps per power
+    run; a tolerance no run can meet (``1e-300``) spends it.  The power variant runs twice
+    (the shifted run for the other end), 20 000 steps in all."""
+    n = 400
+    d = np.linspace(1.0, 2.0, n)
+    res = spectral_radius(lambda x: d * x, np.ones(n), tol=1e-300)
+    assert not res.converged and res.n_iter == 300
+    res = spectral_radius(lambda x: d * x, np.ones(n), tol=1e-300, method="lanczos")
+    assert res.n_iter == 300
+    A = np.array([[2.0, 1.0], [1.0, -1.0]])  # eigenvectors not exact in float64: residual > 0
+    res = spectral_radius(A, np.array([1.0, 0.0]), tol=1e-300, method="power")
+    assert not res.converged and res.n_iter == 20_000
+
+
+@pytest.mark.parametrize("c", [2.0, -2.0])
+def test_power_variant_on_a_multiple_of_the_identity_returns_the_start(c):
+    """``A = c I``: every vector is an eigenvector and both runs return ``c``.  At equal
+    ``|lambda_max| = |lambda_min|`` without a tie the first run's pair is reported (sorting by
+    eigenvalue is stable), i.e. the normalised start itself, not the shifted run's deflated
+    generic vector."""
+    v0 = np.array([1.0, 2.0, 3.0])
+    res = spectral_radius(c * np.eye(3), v0, method="power")
+    assert res.converged and not res.tie
+    assert res.lambda_max == res.lambda_min == res.eigval == c
+    u = v0 / np.linalg.norm(v0)
+    np.testing.assert_allclose(np.sign(res.eigvec @ u) * res.eigvec, u, rtol=0, atol=1e-15)
+
+
+def test_power_variant_warm_start_in_torch_builds_the_generic_start_in_the_starts_dtype():
+    """torch float32: the deflated generic start of the second run (a warm start at the dominant
+    eigenvector, so nothing of it is left) is made in the start's dtype and device; the tie is
+    still found."""
+    torch = pytest.importorskip("torch")
+    A = torch.diag(torch.tensor([2.0, -2.0, 1.0, 0.5]))
+    v0 = torch.tensor([1.0, 1e-9, 1e-9, 1e-9])
+    res = spectral_radius(lambda x: A @ x, v0, method="power")
+    assert res.converged and res.tie and res.eigvec.dtype == torch.float32
+    assert (res.lambda_max, res.lambda_min) == pytest.approx((2.0, -2.0), abs=1e-3)
+
+
+@pytest.mark.parametrize("lam", [2.0, -3.0])
+def test_power_variant_on_a_one_by_one_operator(lam):
+    """``n = 1``: nothing is left for the second run after projecting out the one eigenvector,
+    not even of a generic vector, so it restarts from ``v`` and both extremes are the one
+    eigenvalue."""
+    res = spectral_radius(lambda x: lam * x, np.array([0.5]), method="power")
+    assert res.converged and not res.tie
+    assert res.lambda_max == res.lambda_min == res.eigval == lam
+    assert abs(res.eigvec[0]) == 1.0
