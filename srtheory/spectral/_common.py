@@ -157,12 +157,7 @@ def _start_probe(ops, mv, v, lam: float, rn: float, wn: float, diag: _Diagnosis)
     eps = ops.eps(v)
     if n == 1 or rn > math.sqrt(eps) * wn:
         return None
-    g = ops.from_host(generic_start(n), v)
-    g = g - ops.dot(g, v) * v
-    gn = ops.norm(g)
-    if not gn > 0.0:  # pragma: no cover - generic_start is never parallel to a unit v for n > 1
-        return None
-    g = g / gn
+    g = ops.normalize(_orthogonal_generic(ops, v, n))
     yn = ops.norm(mv(g))
     if not yn > abs(lam) * (1.0 + 10.0 * math.sqrt(n) * eps):
         return None
@@ -173,6 +168,21 @@ def _start_probe(ops, mv, v, lam: float, rn: float, wn: float, diag: _Diagnosis)
         "g): restarted from a generic vector mixed into it"
     )
     return ops.normalize(v + g)
+
+
+def _orthogonal_generic(ops, u, n: int):
+    """``g - (g.u) u`` for a unit ``u`` and the generic unit vector ``g`` (:func:`generic_start`),
+    not normalised: a direction orthogonal to ``u`` that excites every other eigenvector.  It is
+    nonzero for every ``n > 1``: should ``u`` be ``g`` itself (to ``1e-8``), ``g`` with alternating
+    signs is used instead, and no unit vector is parallel to both (their cosine
+    ``sum_k (-1)^k g_k^2`` lies strictly inside (-1, 1), as every ``g_k > 0``)."""
+    g = generic_start(n)
+    for h in (g, g * (-1.0) ** np.arange(n)):
+        x = ops.from_host(h, u)
+        w = x - ops.dot(x, u) * u
+        if ops.norm(w) > 1e-8:
+            break
+    return w
 
 
 def generic_start(n: int, /) -> np.ndarray:

@@ -20,8 +20,8 @@ from srtheory.spectral._common import (
     _Diagnosis,
     _result,
     _setup,
+    _orthogonal_generic,
     _start_probe,
-    generic_start,
 )
 from srtheory.spectral.krylov import _lanczos_run
 from srtheory.spectral.result import EigResult
@@ -176,18 +176,19 @@ def _deflated_start(ops, v, u, n: int):
     """Start of the shifted second run: ``v`` with the found unit eigenvector ``u`` projected out.
 
     When ``v`` is ``u`` to within ``1e-8`` (a warm start that was already the dominant
-    eigenvector), what is left of it is rounding, so a generic vector (:func:`generic_start`)
-    with ``u`` projected out is used instead.  Keeping ``v`` there would be wrong: ``u`` is an
-    eigenvector of ``A - lambda_1 I`` for the eigenvalue 0, whose residual passes
-    ``tol * |lambda_1|`` at once, so the second run would return ``lambda_1`` again as the other
-    extreme and a ``+-rho`` tie would go unflagged.  Only when ``n = 1`` is nothing left, and
-    ``v`` is returned (the one eigenvalue is both extremes)."""
+    eigenvector), what is left of it is rounding, so the generic direction orthogonal to ``u``
+    (:func:`~srtheory.spectral._common._orthogonal_generic`, also the start probe's) is used
+    instead.  Keeping ``v`` there would be wrong: ``u`` is an eigenvector of ``A - lambda_1 I``
+    for the eigenvalue 0, whose residual passes ``tol * |lambda_1|`` at once, so the second run
+    would return ``lambda_1`` again as the other extreme and a ``+-rho`` tie would go unflagged.
+    For ``n = 1`` nothing is orthogonal to ``u``, and ``v`` is returned (the one eigenvalue is
+    both extremes)."""
+    if n == 1:
+        return v
     start = v - ops.dot(v, u) * u
     if ops.norm(start) > 1e-8 * ops.norm(v):
         return start
-    g = ops.from_host(generic_start(n), v)  # a unit vector
-    start = g - ops.dot(g, u) * u
-    return start if ops.norm(start) > 1e-8 else v
+    return _orthogonal_generic(ops, u, n)
 
 
 class _PowerRun(NamedTuple):

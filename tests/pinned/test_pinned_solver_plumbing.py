@@ -66,3 +66,57 @@ def test_the_start_probe_restarts_from_the_start_plus_the_orthogonal_generic_vec
     sign = np.sign(res.eigvec @ expected)
     np.testing.assert_allclose(sign * res.eigvec, expected, rtol=0, atol=1e-15)
     assert res.eigval == pytest.approx(sign * (expected @ A @ expected), abs=1e-14)
+
+
+@pytest.mark.parametrize("n", [2, 3, 8, 50])
+def test_the_orthogonal_generic_direction_exists_even_for_the_generic_vector_itself(n):
+    """The direction the start probe and the power variant's second run use, ``g - (g.u) u``, is
+    orthogonal to ``u`` and of size at least 0.5 for a random ``u`` and for ``u = g`` itself,
+    where ``g`` is useless (its projection is rounding) and ``g`` with alternating signs is
+    taken instead."""
+    from srtheory.backend import ops_for
+    from srtheory.spectral._common import _orthogonal_generic
+
+    ops = ops_for(np.zeros(n))
+    g = generic_start(n)
+    rng = np.random.default_rng(n)
+    for u in (g, rng.standard_normal(n)):
+        u = u / np.linalg.norm(u)
+        w = _orthogonal_generic(ops, u, n)
+        assert abs(w @ u) <= 1e-15 * n and np.linalg.norm(w) >= 0.5
+    signs = (-1.0) ** np.arange(n)
+    np.testing.assert_array_equal(_orthogonal_generic(ops, g, n),
+                                  signs * g - ((signs * g) @ g) * g)
+
+
+def _with_eigenvector_g(eigenvalues):
+    """A symmetric matrix whose first eigenvector is :func:`generic_start` itself."""
+    n = len(eigenvalues)
+    g = generic_start(n)
+    Q, _ = np.linalg.qr(np.c_[g, np.random.default_rng(0).standard_normal((n, n - 1))])
+    Q[:, 0] = g
+    A = Q @ np.diag(eigenvalues) @ Q.T
+    return (A + A.T) / 2, g
+
+
+def test_power_variant_finds_the_tie_when_the_start_is_the_generic_vector_and_dominant():
+    """The start is :func:`generic_start` and it is the dominant eigenvector (eigenvalue 3, with
+    -3 also in the spectrum).  The second run cannot start from what is left of the start (only
+    rounding) nor from the generic vector (the same vector): the alternating-sign fallback
+    finds -3 and the tie.  Before, the generic fallback left rounding, the code fell back to the
+    start itself, and ``lambda_min = 3``, ``tie=False`` came back as converged."""
+    A, g = _with_eigenvector_g([3.0, -3.0, 1.0, 0.5])
+    res = spectral_radius(A, g, method="power")
+    assert res.converged and res.tie
+    assert (res.lambda_max, res.lambda_min) == pytest.approx((3.0, -3.0), abs=1e-12)
+
+
+def test_the_start_probe_restarts_a_start_that_is_the_generic_vector_and_not_dominant():
+    """A start equal to :func:`generic_start` that is an eigenvector of the non-dominant
+    eigenvalue 1 (the dominant is -3): the probe needs a direction orthogonal to the start, which
+    the generic vector is not; it takes the alternating-sign one, sees ``||A h|| > 1`` and
+    restarts, so power iteration finds -3."""
+    A, g = _with_eigenvector_g([1.0, -3.0, 0.5, 0.2])
+    res = power_iteration(A, g, tol=1e-10, criteria="residual")
+    assert "restarted" in res.notes[0]
+    assert res.converged and res.eigval == pytest.approx(-3.0, abs=1e-9)
