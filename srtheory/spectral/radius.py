@@ -18,9 +18,9 @@ from srtheory.spectral._common import (
     _checked_pair,
     _Counted,
     _Diagnosis,
+    _orthogonal_generic,
     _result,
     _setup,
-    _orthogonal_generic,
     _start_probe,
 )
 from srtheory.spectral.krylov import _lanczos_run
